@@ -1,0 +1,67 @@
+# agent-vault build, test and check targets. See README.md.
+GO      ?= go
+WASM    := build/agent_vault.wasm
+GOFILES := $(shell find core wasm cli internal -name '*.go' 2>/dev/null) go.mod go.sum
+WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/agent_vault.wasm bindings/web/agent_vault.wasm
+
+.PHONY: all build cli wasm demo test test-go test-python test-node test-web test-mcp check bench clean
+
+all: build
+
+## build: the CLI, the MCP server and the WebAssembly module (copied into every binding)
+build: cli wasm $(WASM_COPIES)
+
+cli: $(GOFILES)
+	$(GO) build -trimpath -o bin/agent-vault ./cli/agent-vault
+	$(GO) build -trimpath -o bin/agent-vault-mcp ./cli/agent-vault-mcp
+
+wasm: $(WASM)
+
+$(WASM): $(GOFILES)
+	@mkdir -p build
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./wasm/guest
+
+$(WASM_COPIES): $(WASM)
+	@mkdir -p $(dir $@)
+	cp $(WASM) $@
+
+## demo: a throwaway vault on a local Git repo with a bare remote
+demo: build
+	./scripts/demo.sh
+
+## test: every suite — Go (native + wazero), Python, Node, MCP, browser
+test: build test-go test-python test-node test-mcp test-web
+
+test-go: build
+	$(GO) test ./...
+
+test-python: build
+	./bindings/python/test.sh
+
+test-node: build
+	./bindings/node/test.sh
+
+test-mcp: build
+	./tests/mcp/test.sh
+
+test-web: build
+	./bindings/web/test.sh
+
+## check: gofmt, go vet, the wasip1 build of core and wasm, go mod tidy drift
+check:
+	@out=$$(gofmt -l core wasm cli internal tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./wasm/abi
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/guest
+	@cp go.mod /tmp/agent-vault-go.mod.bak; cp go.sum /tmp/agent-vault-go.sum.bak; \
+	$(GO) mod tidy; \
+	if ! cmp -s go.mod /tmp/agent-vault-go.mod.bak || ! cmp -s go.sum /tmp/agent-vault-go.sum.bak; then \
+		cp /tmp/agent-vault-go.mod.bak go.mod; cp /tmp/agent-vault-go.sum.bak go.sum; \
+		echo "go mod tidy would change go.mod/go.sum"; exit 1; fi
+
+## bench: every benchmark, reported side by side (see docs/BENCHMARKS.md)
+bench: build
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin build $(WASM_COPIES)

@@ -1,0 +1,219 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Severity of a check finding. Errors make `check` fail.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Finding is one problem check reports.
+type Finding struct {
+	Severity string `json:"severity"`
+	// Kind is a stable identifier such as "expired" or "orphaned_file".
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	Message string `json:"message"`
+}
+
+// ExpiryWarning is how far ahead check warns about expiring secrets.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// CheckOptions configures Check.
+type CheckOptions struct {
+	// Now is the reference time for expiry.
+	Now time.Time
+	// Owner, when set, lets check verify that every ciphertext opens with
+	// the owner key and has as many recipients as the policy says.
+	Owner *Identity
+}
+
+// Check audits the vault against its manifest without changing anything.
+// It reads metadata and headers only, plus one owner unwrap per secret
+// when the owner key is given.
+func (v *Vault) Check(opts CheckOptions) ([]Finding, error) {
+	c := &checker{v: v, now: opts.Now, owner: opts.Owner}
+	if opts.Owner != nil && opts.Owner.recipient != v.ownerPub {
+		c.add(SeverityError, "wrong_owner_key", "owner.pub", "the key given is not the owner key; ciphertext was not verified")
+		c.owner = nil
+	}
+	c.pending()
+	c.agents()
+	c.groups()
+	if err := c.files(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(c.out, func(i, j int) bool {
+		if c.out[i].Severity != c.out[j].Severity {
+			return c.out[i].Severity == SeverityError
+		}
+		return c.out[i].Subject < c.out[j].Subject
+	})
+	return c.out, nil
+}
+
+type checker struct {
+	v     *Vault
+	now   time.Time
+	owner *Identity
+	out   []Finding
+}
+
+func (c *checker) add(sev, kind, subject, format string, args ...any) {
+	c.out = append(c.out, Finding{Severity: sev, Kind: kind, Subject: subject, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) pending() {
+	p, err := c.v.pending()
+	if err != nil {
+		c.add(SeverityError, "pending_operation", journalFile, "unreadable journal: %v", err)
+		return
+	}
+	if p != nil {
+		c.add(SeverityError, "pending_operation", p.Op, "%s %s started %s did not finish; run 'agent-vault check --repair'",
+			p.Op, strings.Join(p.Args, " "), p.Started.Format(time.RFC3339))
+	}
+}
+
+func (c *checker) agents() {
+	m := c.v.manifest
+	for _, a := range m.Agents {
+		if len(a.Groups) == 0 {
+			c.add(SeverityWarning, "agent_without_access", a.Name, "agent %s has no groups", a.Name)
+		}
+		for _, g := range a.Groups {
+			if m.Group(g) == nil {
+				c.add(SeverityWarning, "unknown_group", a.Name, "agent %s is granted group %s, which holds no secrets", a.Name, g)
+			}
+		}
+		if _, err := c.v.agentRecipient(a.Name); err != nil {
+			c.add(SeverityError, "missing_public_key", a.Name, "agent %s: %v", a.Name, err)
+		}
+		if !exists(c.v.fsys, escrowFile(a.Name)) {
+			c.add(SeverityError, "missing_escrow", a.Name, "agent %s has no escrow; its key cannot be restored", a.Name)
+		}
+	}
+}
+
+func (c *checker) groups() {
+	for _, g := range c.v.manifest.Groups {
+		if len(g.Secrets) == 0 {
+			c.add(SeverityWarning, "empty_group", g.Name, "group %s holds no secrets", g.Name)
+		}
+		if len(c.v.manifest.AgentsFor(g.Name)) == 0 && len(g.Secrets) > 0 {
+			c.add(SeverityWarning, "group_without_agents", g.Name, "no agent is granted group %s", g.Name)
+		}
+	}
+}
+
+// files walks secrets/ and agents/ for orphans and checks every manifest
+// entry against its files.
+func (c *checker) files() error {
+	m := c.v.manifest
+	groupOf := m.groupIndex()
+	onDisk := map[string]bool{}
+	err := fs.WalkDir(c.v.fsys, secretsDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == secretsDir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipDir
+			}
+			c.add(SeverityError, "unreadable", p, "cannot read %s: %v", p, err)
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			c.add(SeverityError, "symlink", p, "%s is a symlink; vault files must be regular files", path.Join(DirName, p))
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel := strings.TrimPrefix(p, secretsDir+"/")
+		name, ext := strings.TrimSuffix(rel, path.Ext(rel)), path.Ext(rel)
+		if (ext != ".enc" && ext != ".meta") || ValidateSecretPath(name) != nil {
+			c.add(SeverityError, "orphaned_file", p, "unexpected file %s", path.Join(DirName, p))
+			return nil
+		}
+		onDisk[name] = true
+		if _, ok := groupOf[name]; !ok {
+			c.add(SeverityError, "orphaned_file", name, "%s is not in the manifest", path.Join(DirName, p))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(groupOf))
+	for s := range groupOf {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	for _, s := range names {
+		c.secret(s, groupOf[s])
+	}
+	if entries, err := fs.ReadDir(c.v.fsys, agentsDir); err == nil {
+		for _, e := range entries {
+			if m.Agent(e.Name()) == nil {
+				c.add(SeverityError, "orphaned_file", e.Name(), "%s belongs to no agent in the manifest", path.Join(DirName, agentsDir, e.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+func (c *checker) secret(s, group string) {
+	if !exists(c.v.fsys, encFile(s)) {
+		c.add(SeverityError, "missing_file", s, "secret %s is in the manifest but %s is missing", s, path.Join(DirName, encFile(s)))
+		return
+	}
+	meta, err := c.v.Metadata(s)
+	if err != nil {
+		c.add(SeverityError, "bad_metadata", s, "secret %s: %v", s, err)
+		return
+	}
+	policy := c.v.manifest.AgentsFor(group)
+	if meta.Group != group {
+		c.add(SeverityError, "metadata_mismatch", s, "metadata of %s says group %s, the manifest says %s", s, meta.Group, group)
+	}
+	if !slices.Equal(meta.AuthorizedAgents, policy) {
+		c.add(SeverityError, "metadata_mismatch", s, "metadata of %s lists agents [%s], policy grants [%s]",
+			s, strings.Join(meta.AuthorizedAgents, ", "), strings.Join(policy, ", "))
+	}
+	if meta.Expires != nil {
+		switch {
+		case !meta.Expires.After(c.now):
+			c.add(SeverityError, "expired", s, "secret %s expired on %s", s, meta.Expires.Format(time.DateOnly))
+		case meta.Expires.Sub(c.now) < ExpiryWarning:
+			c.add(SeverityWarning, "expiring", s, "secret %s expires on %s", s, meta.Expires.Format(time.DateOnly))
+		}
+	}
+	ct, err := readFile(c.v.fsys, encFile(s), maxSecretSize)
+	if err != nil {
+		c.add(SeverityError, "unreadable", s, "secret %s: %v", s, err)
+		return
+	}
+	n, err := stanzaCount(ct)
+	if err != nil {
+		c.add(SeverityError, "corrupt_ciphertext", s, "secret %s: %v", s, err)
+		return
+	}
+	if n != len(policy)+1 {
+		c.add(SeverityError, "recipients_mismatch", s, "secret %s has %d recipients, policy needs %d (owner + %d agents)", s, n, len(policy)+1, len(policy))
+	}
+	if c.owner != nil {
+		pt, err := decrypt(ct, c.owner.id, 0, maxSecretSize)
+		zero(pt)
+		if err != nil {
+			c.add(SeverityError, "owner_cannot_decrypt", s, "secret %s does not open with the owner key: %v", s, err)
+		}
+	}
+}

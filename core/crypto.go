@@ -1,0 +1,140 @@
+package core
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
+)
+
+// preferredIdentity tries one stanza first. Each stanza costs an X25519
+// scalar multiplication to try, so starting with the stanza that policy says
+// belongs to this identity makes a get cost one unwrap however many agents
+// share the secret. If policy and file disagree it falls back to all.
+type preferredIdentity struct {
+	inner age.Identity
+	first int
+}
+
+func (p preferredIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	if p.first < 0 || p.first >= len(stanzas) {
+		return p.inner.Unwrap(stanzas)
+	}
+	if key, err := p.inner.Unwrap(stanzas[p.first : p.first+1]); err == nil {
+		return key, nil
+	} else if !errors.Is(err, age.ErrIncorrectIdentity) {
+		return nil, err
+	}
+	rest := make([]*age.Stanza, 0, len(stanzas)-1)
+	rest = append(rest, stanzas[:p.first]...)
+	rest = append(rest, stanzas[p.first+1:]...)
+	return p.inner.Unwrap(rest)
+}
+
+// decrypt opens an age file with id, trying stanza first before the others
+// (-1 for no preference). Failures are classified: not a recipient, or a
+// damaged file.
+func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(data), preferredIdentity{inner: id, first: first})
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, errorf(CodeNotAuthorized, "this key is not a recipient")
+		}
+		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+	}
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		zero(out)
+		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+	}
+	if int64(len(out)) > limit {
+		zero(out)
+		return nil, errorf(CodeCorruptVault, "plaintext exceeds %d bytes", limit)
+	}
+	return out, nil
+}
+
+// encrypt produces a binary age file for recipients, in the given order.
+func encrypt(plaintext []byte, recipients []age.Recipient) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, recipients...)
+	if err != nil {
+		return nil, wrap(CodeInternal, err, "failed to encrypt")
+	}
+	if _, err := w.Write(plaintext); err != nil {
+		return nil, wrap(CodeInternal, err, "failed to encrypt")
+	}
+	if err := w.Close(); err != nil {
+		return nil, wrap(CodeInternal, err, "failed to encrypt")
+	}
+	return buf.Bytes(), nil
+}
+
+// stanzaCount returns how many recipient stanzas an age file has, read from
+// its header without any key.
+func stanzaCount(data []byte) (int, error) {
+	hdr, err := age.ExtractHeader(bytes.NewReader(data))
+	if err != nil {
+		return 0, wrap(CodeCorruptVault, err, "failed to read age header")
+	}
+	n := 0
+	sc := bufio.NewScanner(bytes.NewReader(hdr))
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "-> ") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DecryptFile decrypts a standalone age file, binary or ASCII-armored, with
+// the given X25519/hybrid keys and scrypt passphrases. It serves the raw
+// conformance vectors, so the same code path decrypts everywhere.
+func DecryptFile(data []byte, keys, passphrases []string) ([]byte, error) {
+	var ids []age.Identity
+	for _, k := range keys {
+		id, err := ParseIdentity([]byte(k))
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id.id)
+	}
+	for _, p := range passphrases {
+		id, err := age.NewScryptIdentity(p)
+		if err != nil {
+			return nil, wrap(CodeInvalidKey, err, "invalid passphrase")
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, errorf(CodeInvalidKey, "no identities given")
+	}
+	var src io.Reader = bytes.NewReader(data)
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
+		src = armor.NewReader(bytes.NewReader(data))
+	}
+	r, err := age.Decrypt(src, ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, errorf(CodeNotAuthorized, "no identity matched any of the recipients")
+		}
+		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxSecretSize+1))
+	if err != nil {
+		zero(out)
+		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+	}
+	return out, nil
+}
+
+// zero overwrites b, so plaintext does not linger in memory we control.
+func zero(b []byte) {
+	clear(b)
+}

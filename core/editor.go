@@ -1,0 +1,142 @@
+package core
+
+import (
+	"runtime"
+	"slices"
+	"time"
+
+	"filippo.io/age"
+)
+
+// EditOptions configures an Editor.
+type EditOptions struct {
+	// Owner is the owner's identity. Operations that re-encrypt existing
+	// secrets need it; set and add-agent do not.
+	Owner *Identity
+	// Now returns the current time; defaults to time.Now.
+	Now func() time.Time
+	// Workers bounds parallel re-encryption; defaults to GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called as bulk work advances.
+	Progress func(done, total int)
+}
+
+// Editor applies owner operations to a vault. The caller must hold the
+// vault lock for the Editor's whole life, so the manifest it read stays
+// current.
+type Editor struct {
+	v    *Vault
+	w    WriteFS
+	opts EditOptions
+}
+
+// Edit opens the vault in w (rooted at the .agent-vault directory) for
+// mutation.
+func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
+	v, err := Open(w)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	return &Editor{v: v, w: w, opts: opts}, nil
+}
+
+// Vault returns the vault being edited.
+func (e *Editor) Vault() *Vault { return e.v }
+
+// Init creates a new vault in w, which is rooted at the (possibly empty)
+// .agent-vault directory. It refuses to touch an existing vault.
+func Init(w WriteFS, ownerName, ownerRecipient string) error {
+	if err := ValidateName("owner", ownerName); err != nil {
+		return err
+	}
+	if _, err := ParseRecipient(ownerRecipient); err != nil {
+		return wrap(CodeInvalidKey, err, "invalid owner public key")
+	}
+	if exists(w, configFile) || exists(w, manifestFile) {
+		return errorf(CodeConflict, "vault already initialised").
+			withHint("%s already holds a vault; use it, or remove it first", DirName)
+	}
+	m := &Manifest{Version: 1, Owners: []OwnerEntry{{Name: ownerName, PublicKey: ownerPubFile}},
+		Agents: []AgentEntry{}, Groups: []GroupEntry{}}
+	mdata, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{configFile, []byte(configYAML)},
+		{ownerPubFile, []byte(ownerRecipient + "\n")},
+		{ignoreFile, []byte(ignoreText)},
+		// The manifest goes last: its presence marks a complete vault.
+		{manifestFile, mdata},
+	}
+	for _, f := range files {
+		if err := writeFile(w, f.name, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownerRecipient parses owner.pub.
+func (e *Editor) ownerRecipient() (age.Recipient, error) {
+	return ParseRecipient(e.v.ownerPub)
+}
+
+// requireOwner fails unless an owner identity that matches owner.pub was
+// given.
+func (e *Editor) requireOwner() error {
+	if e.opts.Owner == nil {
+		return errorf(CodeInvalidKey, "this operation needs the owner key")
+	}
+	if e.opts.Owner.recipient != e.v.ownerPub {
+		return errorf(CodeInvalidKey, "the key given is not this vault's owner key").
+			withHint("use the owner key (~/.agent-vault/owner.key) or pass it with --key")
+	}
+	return nil
+}
+
+// saveManifest writes m and makes it the vault's current policy.
+func (e *Editor) saveManifest(m *Manifest) error {
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFile(e.w, manifestFile, data, 0o644); err != nil {
+		return err
+	}
+	e.v.manifest = m
+	return nil
+}
+
+// agentExists checks an agent name against the manifest.
+func (e *Editor) agent(name string) (*AgentEntry, error) {
+	if err := ValidateName("agent", name); err != nil {
+		return nil, err
+	}
+	a := e.v.manifest.Agent(name)
+	if a == nil {
+		return nil, errorf(CodeInvalidInput, "unknown agent %q", name).withHint("run 'agent-vault list-agents' to see the agents")
+	}
+	return a, nil
+}
+
+// secretsOfGroups lists, without duplicates, the secrets in any of groups.
+func (m *Manifest) secretsOfGroups(groups []string) []string {
+	var out []string
+	for _, g := range m.Groups {
+		if slices.Contains(groups, g.Name) {
+			out = append(out, g.Secrets...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

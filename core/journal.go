@@ -1,0 +1,211 @@
+package core
+
+import (
+	"encoding/base64"
+	"slices"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// plan is a multi-file operation written down before it starts. It holds
+// the complete target state that contains no secret: the new manifest, the
+// public files to write and the files to delete, and which secrets must be
+// re-encrypted to the new policy. Its presence after a crash tells check
+// that work was left half-done, and Repair finishes it by applying the
+// same plan again; every step is idempotent.
+type plan struct {
+	Op       string            `yaml:"op"`
+	Args     []string          `yaml:"args,flow"`
+	Started  time.Time         `yaml:"started"`
+	Manifest string            `yaml:"manifest"`
+	Files    map[string]string `yaml:"files,omitempty"` // name -> base64 content
+	Remove   []string          `yaml:"remove,omitempty"`
+	Secrets  []string          `yaml:"secrets,omitempty"`
+	// Set is the secret whose new value the operation writes. The value is
+	// never journaled; if it was not written before a crash, Repair drops
+	// the secret from the manifest again.
+	Set string `yaml:"set,omitempty"`
+}
+
+// newValue is the secret a set writes, kept out of the journal.
+type newValue struct {
+	meta  *Metadata
+	value []byte
+}
+
+// run journals p with target manifest m, applies it, and removes the
+// journal. nv is the value of p.Set, if any.
+func (e *Editor) run(p plan, m *Manifest, nv *newValue) error {
+	if old, err := e.v.pending(); err != nil {
+		return err
+	} else if old != nil {
+		return errorf(CodeConflict, "an earlier %s did not finish", old.Op).
+			withHint("run 'agent-vault check --repair' to complete it first")
+	}
+	mdata, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	p.Manifest = string(mdata)
+	p.Started = e.opts.Now().UTC().Truncate(time.Second)
+	data, err := yaml.Marshal(&p)
+	if err != nil {
+		return wrap(CodeInternal, err, "failed to encode journal")
+	}
+	if err := writeFile(e.w, journalFile, data, 0o644); err != nil {
+		return err
+	}
+	if err := e.apply(&p, nv); err != nil {
+		return err
+	}
+	return removeFile(e.w, journalFile)
+}
+
+// apply brings the vault to the state p describes.
+func (e *Editor) apply(p *plan, nv *newValue) error {
+	m, err := ParseManifest([]byte(p.Manifest))
+	if err != nil {
+		return wrap(CodeCorruptVault, err, "invalid journal")
+	}
+	secrets := slices.Clone(p.Secrets)
+	if p.Set != "" && nv == nil {
+		if exists(e.v.fsys, encFile(p.Set)) {
+			secrets = append(secrets, p.Set)
+		} else if g := m.Group(m.GroupOf(p.Set)); g != nil {
+			g.Secrets = slices.DeleteFunc(g.Secrets, func(s string) bool { return s == p.Set })
+		}
+	}
+	if err := e.saveManifest(m); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(p.Files))
+	for name := range p.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data, err := base64.StdEncoding.DecodeString(p.Files[name])
+		if err != nil {
+			return wrap(CodeCorruptVault, err, "invalid journal")
+		}
+		if err := writeFile(e.w, name, data, 0o644); err != nil {
+			return err
+		}
+	}
+	if nv != nil {
+		rc, err := e.newRecipientCache()
+		if err != nil {
+			return err
+		}
+		if err := e.writeSecret(rc, nv.meta, nv.value); err != nil {
+			return err
+		}
+	}
+	if err := e.reencrypt(secrets); err != nil {
+		return err
+	}
+	for _, name := range p.Remove {
+		if err := removeFile(e.w, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pending returns the journal of an unfinished operation, or nil.
+func (v *Vault) pending() (*plan, error) {
+	if !exists(v.fsys, journalFile) {
+		return nil, nil
+	}
+	data, err := readFile(v.fsys, journalFile, maxYAMLSize)
+	if err != nil {
+		return nil, classifyRead(err, CodeCorruptVault, "failed to read journal")
+	}
+	var p plan
+	if err := decodeYAML(data, &p); err != nil {
+		return nil, wrap(CodeCorruptVault, err, "failed to parse %s/%s", DirName, journalFile)
+	}
+	secrets := p.Secrets
+	if p.Set != "" {
+		secrets = append(slices.Clone(secrets), p.Set)
+	}
+	for _, s := range secrets {
+		if err := ValidateSecretPath(s); err != nil {
+			return nil, wrap(CodeCorruptVault, err, "invalid journal")
+		}
+	}
+	for name := range p.Files {
+		if err := checkJournalFile(name); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range p.Remove {
+		if err := checkJournalFile(name); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+// checkJournalFile allows a journal to name only agent key files, so a
+// tampered journal cannot direct writes anywhere else.
+func checkJournalFile(name string) error {
+	dir, file, ok := cutAgentFile(name)
+	if !ok || ValidateName("agent", dir) != nil ||
+		(file != "" && file != "public.key" && file != "private.key.escrow") {
+		return errorf(CodeCorruptVault, "journal names an unexpected file %q", clip(name))
+	}
+	return nil
+}
+
+// cutAgentFile splits "agents/<name>[/<file>]".
+func cutAgentFile(name string) (agent, file string, ok bool) {
+	const prefix = agentsDir + "/"
+	if len(name) <= len(prefix) || name[:len(prefix)] != prefix {
+		return "", "", false
+	}
+	rest := name[len(prefix):]
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '/' {
+			return rest[:i], rest[i+1:], true
+		}
+	}
+	return rest, "", true
+}
+
+// Pending names an unfinished operation and its arguments, or returns ""
+// when none is pending.
+func (v *Vault) Pending() (op string, args []string, err error) {
+	p, err := v.pending()
+	if err != nil || p == nil {
+		return "", nil, err
+	}
+	return p.Op, p.Args, nil
+}
+
+// Repair finishes an interrupted operation by applying its plan again. It
+// returns the name of the operation repaired, or "" if none was pending.
+func (e *Editor) Repair() (string, error) {
+	p, err := e.v.pending()
+	if err != nil || p == nil {
+		return "", err
+	}
+	if err := e.requireOwner(); err != nil {
+		return "", err
+	}
+	if err := e.apply(p, nil); err != nil {
+		return "", err
+	}
+	return p.Op, removeFile(e.w, journalFile)
+}
+
+// encodeFiles prepares public files for a plan.
+func encodeFiles(files map[string][]byte) map[string]string {
+	out := make(map[string]string, len(files))
+	for k, v := range files {
+		out[k] = base64.StdEncoding.EncodeToString(v)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package core
+
+import (
+	"bytes"
+	"path"
+	"strings"
+
+	"filippo.io/age"
+)
+
+// KeyEnv is the environment variable that may hold a key or a key path.
+// Core never reads the environment; callers pass its value in a KeySpec.
+const KeyEnv = "AGENT_VAULT_KEY"
+
+// KeySpec gathers every place a private key may come from. Callers fill in
+// what they have; ResolveKey applies the one precedence rule.
+type KeySpec struct {
+	// Path is an explicitly named key file (--key, key_path, keyPath).
+	Path string `json:"path,omitempty"`
+	// Text is an explicitly given raw key (key_str, keyString).
+	Text string `json:"text,omitempty"`
+	// Env is the value of AGENT_VAULT_KEY: a file path or a raw key.
+	Env string `json:"env,omitempty"`
+	// Home is the user's home directory, for "~" and the default key.
+	Home string `json:"home,omitempty"`
+}
+
+// Key sources reported by ResolveKey.
+const (
+	SourceExplicit = "explicit"
+	SourceEnv      = "env"
+	SourceDefault  = "default"
+)
+
+// KeyChoice is where ResolveKey decided the key comes from: a file to read
+// (Path) or raw text (Text).
+type KeyChoice struct {
+	Source string `json:"source"`
+	Path   string `json:"path,omitempty"`
+	Text   string `json:"-"`
+}
+
+// OwnerKeyPath returns the owner key location under home.
+func OwnerKeyPath(home string) string { return path.Join(home, DirName, "owner.key") }
+
+// AgentKeyPath returns where an agent's key is kept under home.
+func AgentKeyPath(home, agent string) string {
+	return path.Join(home, DirName, "agents", agent+".key")
+}
+
+// ResolveKey applies the key precedence of DESIGN.md §3: an explicit key,
+// then AGENT_VAULT_KEY, then the owner key under the home directory. It does
+// no I/O; the caller reads Path if one is returned.
+func ResolveKey(s KeySpec) (KeyChoice, error) {
+	switch {
+	case s.Text != "":
+		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
+	case s.Path != "":
+		return KeyChoice{Source: SourceExplicit, Path: expandHome(s.Path, s.Home)}, nil
+	case strings.HasPrefix(strings.TrimSpace(s.Env), "AGE-SECRET-KEY-"):
+		return KeyChoice{Source: SourceEnv, Text: s.Env}, nil
+	case s.Env != "":
+		return KeyChoice{Source: SourceEnv, Path: expandHome(s.Env, s.Home)}, nil
+	case s.Home != "":
+		return KeyChoice{Source: SourceDefault, Path: OwnerKeyPath(s.Home)}, nil
+	}
+	return KeyChoice{}, errorf(CodeVaultNotFound, "no key configured").
+		withHint("pass --key, or set %s to a key file or an AGE-SECRET-KEY-... value", KeyEnv)
+}
+
+// MissingKeyError classifies a key file that could not be read. A missing
+// default key means no key is configured at all; a missing explicit one is a
+// bad key argument.
+func MissingKeyError(c KeyChoice, cause error) error {
+	if c.Source == SourceDefault {
+		return wrap(CodeVaultNotFound, cause, "no key configured and no owner key at %s", c.Path).
+			withHint("pass --key, or set %s to a key file or an AGE-SECRET-KEY-... value", KeyEnv)
+	}
+	return wrap(CodeInvalidKey, cause, "failed to read key file %s", c.Path)
+}
+
+func expandHome(p, home string) string {
+	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
+		return path.Join(home, p[1:])
+	}
+	return p
+}
+
+// Identity is a parsed private key together with its public recipient,
+// computed once so gets can find their own stanza without extra work.
+type Identity struct {
+	id        age.Identity
+	recipient string
+}
+
+// ParseIdentity parses a key file or raw key text. The age-keygen format,
+// with "#" comment lines, is accepted. Exactly one key must be present. The
+// error never echoes the input, which is secret.
+func ParseIdentity(data []byte) (*Identity, error) {
+	if len(data) > maxKeySize {
+		return nil, errorf(CodeInvalidKey, "key is too large")
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	if err != nil {
+		return nil, errorf(CodeInvalidKey, "not an age secret key").
+			withHint("expected a line starting with AGE-SECRET-KEY-1")
+	}
+	if len(ids) != 1 {
+		return nil, errorf(CodeInvalidKey, "key file holds %d keys, expected one", len(ids))
+	}
+	switch k := ids[0].(type) {
+	case *age.X25519Identity:
+		return &Identity{id: k, recipient: k.Recipient().String()}, nil
+	case *age.HybridIdentity:
+		return &Identity{id: k, recipient: k.Recipient().String()}, nil
+	}
+	return nil, errorf(CodeInvalidKey, "unsupported key type")
+}
+
+// Recipient returns the public key (age1...) of the identity.
+func (i *Identity) Recipient() string { return i.recipient }
+
+// NewKey generates a fresh X25519 key. It returns the key file content
+// (with the age-keygen comment header) and the public recipient.
+func NewKey() (keyFile []byte, recipient string, err error) {
+	k, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, "", wrap(CodeInternal, err, "failed to generate key")
+	}
+	recipient = k.Recipient().String()
+	keyFile = []byte("# public key: " + recipient + "\n" + k.String() + "\n")
+	return keyFile, recipient, nil
+}
+
+// ParseRecipient parses an age public key, as found in owner.pub and
+// agents/<name>/public.key.
+func ParseRecipient(s string) (age.Recipient, error) {
+	rs, err := age.ParseRecipients(strings.NewReader(s))
+	if err != nil || len(rs) != 1 {
+		return nil, errorf(CodeCorruptVault, "invalid public key")
+	}
+	return rs[0], nil
+}
+
+// LoadIdentity resolves spec and parses the chosen key, calling read for a
+// key file. Callers supply read because core does no I/O of its own: the
+// CLI reads the disk, a binding passes bytes it already read.
+func LoadIdentity(spec KeySpec, read func(path string) ([]byte, error)) (*Identity, error) {
+	c, err := ResolveKey(spec)
+	if err != nil {
+		return nil, err
+	}
+	data := []byte(c.Text)
+	if c.Path != "" {
+		if data, err = read(c.Path); err != nil {
+			return nil, MissingKeyError(c, err)
+		}
+	}
+	defer zero(data)
+	id, err := ParseIdentity(data)
+	if err != nil {
+		return nil, wrap(CodeInvalidKey, err, "unusable key from %s", c.describe())
+	}
+	return id, nil
+}
+
+// describe names a key source without revealing a raw key.
+func (c KeyChoice) describe() string {
+	if c.Path != "" {
+		return c.Path
+	}
+	if c.Source == SourceEnv {
+		return KeyEnv
+	}
+	return "the key given"
+}

@@ -1,0 +1,79 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// reencrypt rewrites each secret so its recipients match the current
+// policy. It decrypts with the owner key (stanza 0, one unwrap) and runs on
+// opts.Workers goroutines; memory stays at one secret per worker whatever
+// the vault size.
+func (e *Editor) reencrypt(secrets []string) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	if err := e.requireOwner(); err != nil {
+		return err
+	}
+	rc, err := e.newRecipientCache()
+	if err != nil {
+		return err
+	}
+	groups := e.v.manifest.groupIndex()
+	var (
+		next, done atomic.Int64
+		firstErr   error
+		errOnce    sync.Once
+		wg         sync.WaitGroup
+	)
+	workers := min(e.opts.Workers, len(secrets))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(secrets) {
+					return
+				}
+				if err := e.reencryptOne(rc, groups, secrets[i]); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					next.Store(int64(len(secrets))) // stop handing out work
+					return
+				}
+				if e.opts.Progress != nil {
+					e.opts.Progress(int(done.Add(1)), len(secrets))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secret string) error {
+	meta, err := e.v.Metadata(secret)
+	if err != nil {
+		if CodeOf(err) != CodeSecretNotFound {
+			return err
+		}
+		// Metadata lost in a crash: rebuild it from policy.
+		now := e.opts.Now().UTC()
+		meta = &Metadata{Name: secret, Created: now, Rotated: now}
+	}
+	meta.Group = groups[secret]
+	if meta.Group == "" {
+		return errorf(CodeCorruptVault, "secret %s is in no group", secret)
+	}
+	ct, err := readFile(e.v.fsys, encFile(secret), maxSecretSize)
+	if err != nil {
+		return classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+	}
+	pt, err := decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
+	if err != nil {
+		return wrap(CodeOf(err), err, "failed to decrypt %s with the owner key", secret)
+	}
+	defer zero(pt)
+	return e.writeSecret(rc, meta, pt)
+}

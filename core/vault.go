@@ -1,0 +1,314 @@
+package core
+
+import (
+	"errors"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Vault is an opened .agent-vault directory: its parsed configuration and
+// policy, read once. A Vault is not safe for concurrent mutation; readers
+// may share one.
+type Vault struct {
+	fsys     fs.FS
+	manifest *Manifest
+	ownerPub string
+}
+
+// Open locates and loads a vault in fsys. fsys may be rooted at a
+// repository (containing .agent-vault/) or at the .agent-vault directory
+// itself, as when a user drops that folder into the browser.
+func Open(fsys fs.FS) (*Vault, error) {
+	root, err := locate(fsys)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{fsys: root}
+	if err := v.reload(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// locate finds the .agent-vault directory, refusing a symlinked one.
+func locate(fsys fs.FS) (fs.FS, error) {
+	if err := checkNoSymlinks(fsys, DirName); err == nil {
+		sub, err := fs.Sub(fsys, DirName)
+		if err != nil {
+			return nil, wrap(CodeInternal, err, "failed to open %s", DirName)
+		}
+		return sub, nil
+	} else if CodeOf(err) == CodeCorruptVault {
+		return nil, err
+	}
+	if exists(fsys, manifestFile) && exists(fsys, configFile) {
+		return fsys, nil
+	}
+	return nil, errorf(CodeVaultNotFound, "no %s directory found", DirName).
+		withHint("run 'agent-vault init' in the repository, or point at the directory that contains %s", DirName)
+}
+
+// reload re-reads config, owner key and manifest from disk.
+func (v *Vault) reload() error {
+	cfg, err := readFile(v.fsys, configFile, maxYAMLSize)
+	if err != nil {
+		return classifyRead(err, CodeVaultNotFound, "failed to read config")
+	}
+	if err := checkConfig(cfg); err != nil {
+		return err
+	}
+	pub, err := readFile(v.fsys, ownerPubFile, maxKeySize)
+	if err != nil {
+		return classifyRead(err, CodeCorruptVault, "failed to read owner public key")
+	}
+	v.ownerPub = strings.TrimSpace(string(pub))
+	if _, err := ParseRecipient(v.ownerPub); err != nil {
+		return wrap(CodeCorruptVault, err, "invalid %s/%s", DirName, ownerPubFile)
+	}
+	data, err := readFile(v.fsys, manifestFile, maxYAMLSize)
+	if err != nil {
+		return classifyRead(err, CodeVaultNotFound, "failed to read manifest")
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return err
+	}
+	v.manifest = m
+	return nil
+}
+
+// checkConfig accepts version 1 with the age format only.
+func checkConfig(data []byte) error {
+	var c struct {
+		Version    int `yaml:"version"`
+		Encryption struct {
+			Format string `yaml:"format"`
+		} `yaml:"encryption"`
+	}
+	if err := decodeYAML(data, &c); err != nil {
+		return wrap(CodeCorruptVault, err, "failed to parse %s/%s", DirName, configFile)
+	}
+	if c.Version != 1 || c.Encryption.Format != "age" {
+		return errorf(CodeCorruptVault, "unsupported vault config (version %d, format %q)", c.Version, clip(c.Encryption.Format))
+	}
+	return nil
+}
+
+// classifyRead turns a read error into a classified one: a missing file
+// gets missingCode, a classified error keeps its code, anything else is a
+// corrupt vault.
+func classifyRead(err error, missingCode Code, msg string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return errorf(missingCode, "%s", msg)
+	}
+	return wrap(CodeCorruptVault, err, "%s", msg)
+}
+
+// Manifest returns the vault's policy. Callers must not modify it.
+func (v *Vault) Manifest() *Manifest { return v.manifest }
+
+// OwnerRecipient returns the owner's public key.
+func (v *Vault) OwnerRecipient() string { return v.ownerPub }
+
+// Metadata reads the metadata of one secret.
+func (v *Vault) Metadata(secret string) (*Metadata, error) {
+	if err := ValidateSecretPath(secret); err != nil {
+		return nil, err
+	}
+	data, err := readFile(v.fsys, metaFile(secret), maxYAMLSize)
+	if err != nil {
+		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+	}
+	m, err := ParseMetadata(data)
+	if err != nil {
+		return nil, err
+	}
+	if m.Name != secret {
+		return nil, errorf(CodeCorruptVault, "metadata of %s names %s", secret, m.Name)
+	}
+	return m, nil
+}
+
+// List returns the metadata of every secret in the manifest, optionally of
+// one group only, sorted by name. It never decrypts anything.
+func (v *Vault) List(group string) ([]*Metadata, error) {
+	if group != "" {
+		if err := ValidateName("group", group); err != nil {
+			return nil, err
+		}
+		if v.manifest.Group(group) == nil {
+			return nil, errorf(CodeInvalidInput, "unknown group %q", group)
+		}
+	}
+	var out []*Metadata
+	for _, g := range v.manifest.Groups {
+		if group != "" && g.Name != group {
+			continue
+		}
+		for _, s := range g.Secrets {
+			m, err := v.Metadata(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// AgentInfo describes an agent for listings.
+type AgentInfo struct {
+	Name      string   `json:"name"`
+	Groups    []string `json:"groups"`
+	PublicKey string   `json:"public_key"`
+	HasEscrow bool     `json:"has_escrow"`
+}
+
+// Agents lists the agents in manifest order with their public keys.
+func (v *Vault) Agents() ([]AgentInfo, error) {
+	out := make([]AgentInfo, 0, len(v.manifest.Agents))
+	for _, a := range v.manifest.Agents {
+		pub, err := v.agentRecipient(a.Name)
+		if err != nil && CodeOf(err) != CodeSecretNotFound {
+			return nil, err
+		}
+		out = append(out, AgentInfo{
+			Name:      a.Name,
+			Groups:    append([]string{}, a.Groups...),
+			PublicKey: pub,
+			HasEscrow: exists(v.fsys, escrowFile(a.Name)),
+		})
+	}
+	return out, nil
+}
+
+// agentRecipient reads agents/<name>/public.key. A missing file is
+// reported as secret_not_found so callers can tell it from damage.
+func (v *Vault) agentRecipient(name string) (string, error) {
+	data, err := readFile(v.fsys, agentPubFile(name), maxKeySize)
+	if err != nil {
+		return "", classifyRead(err, CodeSecretNotFound, "public key of agent "+name+" not found")
+	}
+	s := strings.TrimSpace(string(data))
+	if _, err := ParseRecipient(s); err != nil {
+		return "", wrap(CodeCorruptVault, err, "invalid public key for agent %s", name)
+	}
+	return s, nil
+}
+
+// Session is a vault opened with one identity. The identity is parsed once
+// and its place in the policy is looked up once, so every Get after the
+// first costs one file read pair and one unwrap.
+type Session struct {
+	v  *Vault
+	id *Identity
+	// name is the agent this identity belongs to, "" for the owner or an
+	// identity the vault does not know.
+	name    string
+	isOwner bool
+	looked  bool
+}
+
+// WithIdentity returns a session that reads secrets as id.
+func (v *Vault) WithIdentity(id *Identity) *Session {
+	return &Session{v: v, id: id, isOwner: id.recipient == v.ownerPub}
+}
+
+// Vault returns the underlying vault.
+func (s *Session) Vault() *Vault { return s.v }
+
+// Recipient returns the session identity's public key.
+func (s *Session) Recipient() string { return s.id.recipient }
+
+// whoami finds which agent the identity is, reading public keys until one
+// matches. It runs at most once per session.
+func (s *Session) whoami() string {
+	if s.looked || s.isOwner {
+		return s.name
+	}
+	s.looked = true
+	for _, a := range s.v.manifest.Agents {
+		if pub, err := s.v.agentRecipient(a.Name); err == nil && pub == s.id.recipient {
+			s.name = a.Name
+			break
+		}
+	}
+	return s.name
+}
+
+// Name returns "owner", the agent name, or "" for an unknown identity.
+func (s *Session) Name() string {
+	if s.isOwner {
+		return "owner"
+	}
+	return s.whoami()
+}
+
+// Get decrypts one secret. The caller owns the returned bytes and should
+// clear them when done.
+func (s *Session) Get(secret string) ([]byte, error) {
+	if err := ValidateSecretPath(secret); err != nil {
+		return nil, err
+	}
+	ct, err := readFile(s.v.fsys, encFile(secret), maxSecretSize)
+	if err != nil {
+		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+	}
+	first := -1
+	if s.isOwner {
+		first = 0
+	} else if meta, err := s.v.Metadata(secret); err == nil {
+		if i := slices.Index(meta.AuthorizedAgents, s.whoami()); i >= 0 && s.name != "" {
+			first = i + 1
+		}
+	}
+	pt, err := decrypt(ct, s.id.id, first, maxSecretSize)
+	if err != nil {
+		if CodeOf(err) == CodeNotAuthorized {
+			return nil, s.notAuthorized(secret)
+		}
+		return nil, wrap(CodeOf(err), err, "failed to read secret %s", secret)
+	}
+	return pt, nil
+}
+
+// notAuthorized explains which group the identity would need.
+func (s *Session) notAuthorized(secret string) error {
+	e := errorf(CodeNotAuthorized, "not authorized to read %s", secret)
+	group := s.v.manifest.GroupOf(secret)
+	who := s.Name()
+	switch {
+	case group != "" && who != "":
+		e.withHint("ask the vault owner to run: agent-vault grant %s %s", who, group)
+	case group != "":
+		e.withHint("this key is not known to the vault; the owner must add the agent and grant group %s", group)
+	}
+	return e
+}
+
+// GroupInfo describes a group for listings.
+type GroupInfo struct {
+	Name    string   `json:"name"`
+	Secrets []string `json:"secrets"`
+	Agents  []string `json:"agents"`
+}
+
+// Groups lists the groups in manifest order with their secrets and agents.
+func (v *Vault) Groups() []GroupInfo {
+	out := make([]GroupInfo, 0, len(v.manifest.Groups))
+	for _, g := range v.manifest.Groups {
+		agents := v.manifest.AgentsFor(g.Name)
+		if agents == nil {
+			agents = []string{}
+		}
+		out = append(out, GroupInfo{Name: g.Name, Secrets: append([]string{}, g.Secrets...), Agents: agents})
+	}
+	return out
+}

@@ -1,0 +1,109 @@
+// Package gitx runs the user's own git, so their configuration,
+// credentials, signing and hooks all apply. Stderr is folded into errors.
+package gitx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Repo is a Git working tree.
+type Repo struct {
+	Dir string
+}
+
+// ErrNotRepo is returned when a directory is not inside a Git work tree.
+var ErrNotRepo = errors.New("not a git repository")
+
+// Run executes git with args in the repository and returns its stdout.
+func (r Repo) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	return run(ctx, r.Dir, nil, stdin, args...)
+}
+
+func run(ctx context.Context, dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// Toplevel returns the work tree root containing dir.
+func Toplevel(ctx context.Context, dir string) (string, error) {
+	out, err := run(ctx, dir, nil, nil, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", dir, ErrNotRepo)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// HooksDir returns the directory git runs hooks from (core.hooksPath aware).
+func (r Repo) HooksDir(ctx context.Context) (string, error) {
+	out, err := r.Run(ctx, nil, "rev-parse", "--path-format=absolute", "--git-path", "hooks")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// HasUpstream reports whether the current branch tracks a remote branch.
+func (r Repo) HasUpstream(ctx context.Context) bool {
+	_, err := r.Run(ctx, nil, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+	return err == nil
+}
+
+// PullFastForward fast-forwards the current branch from its upstream.
+func (r Repo) PullFastForward(ctx context.Context) error {
+	_, err := r.Run(ctx, nil, "pull", "--ff-only", "--quiet")
+	return err
+}
+
+// Clone clones url into dir.
+func Clone(ctx context.Context, url, dir string) error {
+	_, err := run(ctx, "", nil, nil, "clone", "--quiet", "--", url, dir)
+	return err
+}
+
+// Commit stages exactly paths (additions, changes and deletions) and
+// commits only them, leaving anything else the user has staged alone.
+// Without a configured identity it commits as a fallback identity for this
+// one commit, rather than failing.
+func (r Repo) Commit(ctx context.Context, message string, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	spec := []byte(strings.Join(paths, "\x00"))
+	if _, err := r.Run(ctx, spec, "add", "--all", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+		return err
+	}
+	var env []string
+	if !r.hasIdentity(ctx) {
+		env = []string{"GIT_AUTHOR_NAME=agent-vault", "GIT_AUTHOR_EMAIL=agent-vault@localhost",
+			"GIT_COMMITTER_NAME=agent-vault", "GIT_COMMITTER_EMAIL=agent-vault@localhost"}
+	}
+	_, err := run(ctx, r.Dir, env, spec, "commit", "--quiet", "-m", message, "--pathspec-from-file=-", "--pathspec-file-nul")
+	return err
+}
+
+func (r Repo) hasIdentity(ctx context.Context) bool {
+	name, err1 := r.Run(ctx, nil, "config", "user.name")
+	email, err2 := r.Run(ctx, nil, "config", "user.email")
+	return err1 == nil && err2 == nil && len(bytes.TrimSpace(name)) > 0 && len(bytes.TrimSpace(email)) > 0
+}

@@ -1,0 +1,125 @@
+// Package osfs implements core's file interfaces on the local disk: atomic
+// writes under a directory, the writer lock, and key files.
+package osfs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"sync"
+)
+
+// Dir is a directory on disk that core can read and atomically write. It
+// records every file it changes so the caller can commit exactly those.
+type Dir struct {
+	root *os.Root
+	fsys fs.FS
+
+	mu      sync.Mutex
+	changed map[string]bool
+}
+
+// Open opens dir, which must exist.
+func Open(dir string) (*Dir, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open %s: %w", dir, err)
+	}
+	return &Dir{root: root, fsys: root.FS(), changed: map[string]bool{}}, nil
+}
+
+// Close releases the directory handle.
+func (d *Dir) Close() error { return d.root.Close() }
+
+// Open implements fs.FS.
+func (d *Dir) Open(name string) (fs.File, error) { return d.fsys.Open(name) }
+
+// Lstat implements fs.ReadLinkFS.
+func (d *Dir) Lstat(name string) (fs.FileInfo, error) { return d.root.Lstat(name) }
+
+// ReadLink implements fs.ReadLinkFS.
+func (d *Dir) ReadLink(name string) (string, error) { return d.root.Readlink(name) }
+
+// WriteFile atomically replaces name: it writes a temporary file in the
+// same directory, syncs it, renames it over name and syncs the directory.
+// A crash leaves either the old or the new file, never a partial one.
+func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode) error {
+	dir := path.Dir(name)
+	if err := d.root.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
+	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = d.root.Rename(tmp, name)
+	}
+	if werr != nil {
+		d.root.Remove(tmp)
+		return werr
+	}
+	d.syncDir(dir)
+	d.record(name)
+	return nil
+}
+
+// Remove deletes a file or an empty directory.
+func (d *Dir) Remove(name string) error {
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if err := d.root.Remove(name); err != nil {
+		return err
+	}
+	d.syncDir(path.Dir(name))
+	if !fi.IsDir() {
+		d.record(name)
+	}
+	return nil
+}
+
+// syncDir makes a rename or unlink in dir durable. Errors are ignored:
+// some file systems cannot sync directories, and the data itself is
+// already synced.
+func (d *Dir) syncDir(dir string) {
+	if f, err := d.root.Open(dir); err == nil {
+		f.Sync()
+		f.Close()
+	}
+}
+
+func (d *Dir) record(name string) {
+	d.mu.Lock()
+	d.changed[name] = true
+	d.mu.Unlock()
+}
+
+// Changed returns the files written or removed so far, sorted.
+func (d *Dir) Changed() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.changed))
+	for n := range d.changed {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
