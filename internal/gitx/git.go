@@ -83,6 +83,9 @@ func Clone(ctx context.Context, url, dir string) error {
 
 // Commit stages exactly paths (additions, changes and deletions) and
 // commits only them, leaving anything else the user has staged alone.
+// Staging is forced because the vault's own .gitignore matches "*.key",
+// which would otherwise hide agents/<name>/public.key; the paths come from
+// the vault writer, never from a glob.
 // Without a configured identity it commits as a fallback identity for this
 // one commit, rather than failing.
 func (r Repo) Commit(ctx context.Context, message string, paths []string) error {
@@ -90,7 +93,7 @@ func (r Repo) Commit(ctx context.Context, message string, paths []string) error 
 		return nil
 	}
 	spec := []byte(strings.Join(paths, "\x00"))
-	if _, err := r.Run(ctx, spec, "add", "--all", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+	if _, err := r.Run(ctx, spec, "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
 		return err
 	}
 	var env []string

@@ -123,3 +123,10 @@ func (d *Dir) Changed() []string {
 	sort.Strings(out)
 	return out
 }
+
+// ResetChanged forgets the recorded changes, after they were committed.
+func (d *Dir) ResetChanged() {
+	d.mu.Lock()
+	clear(d.changed)
+	d.mu.Unlock()
+}
