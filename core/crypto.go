@@ -111,12 +111,16 @@ func DecryptFile(data []byte, keys, passphrases []string) ([]byte, error) {
 		}
 		ids = append(ids, id)
 	}
-	if len(ids) == 0 {
-		return nil, errorf(CodeInvalidKey, "no identities given")
-	}
 	var src io.Reader = bytes.NewReader(data)
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
 		src = armor.NewReader(bytes.NewReader(data))
+	}
+	if len(ids) == 0 {
+		// A damaged file is reported as such even when no key was given.
+		if _, err := age.ExtractHeader(src); err != nil {
+			return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+		}
+		return nil, errorf(CodeInvalidKey, "no identities given")
 	}
 	r, err := age.Decrypt(src, ids...)
 	if err != nil {

@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -57,7 +59,8 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
 	case s.Path != "":
 		return KeyChoice{Source: SourceExplicit, Path: expandHome(s.Path, s.Home)}, nil
-	case strings.HasPrefix(strings.TrimSpace(s.Env), "AGE-SECRET-KEY-"):
+	case strings.Contains(s.Env, "AGE-SECRET-KEY-"):
+		// A raw key, possibly a whole key file with comment lines.
 		return KeyChoice{Source: SourceEnv, Text: s.Env}, nil
 	case s.Env != "":
 		return KeyChoice{Source: SourceEnv, Path: expandHome(s.Env, s.Home)}, nil
@@ -72,11 +75,17 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 // default key means no key is configured at all; a missing explicit one is a
 // bad key argument.
 func MissingKeyError(c KeyChoice, cause error) error {
+	// The OS error repeats the path; keep only its reason, so the message
+	// is built from parts known to be safe.
+	var pe *fs.PathError
+	if errors.As(cause, &pe) {
+		cause = pe.Err
+	}
 	if c.Source == SourceDefault {
 		return wrap(CodeVaultNotFound, cause, "no key configured and no owner key at %s", c.Path).
 			withHint("pass --key, or set %s to a key file or an AGE-SECRET-KEY-... value", KeyEnv)
 	}
-	return wrap(CodeInvalidKey, cause, "failed to read key file %s", c.Path)
+	return wrap(CodeInvalidKey, cause, "failed to read key file %s", c.describe())
 }
 
 func expandHome(p, home string) string {
@@ -166,8 +175,8 @@ func LoadIdentity(spec KeySpec, read func(path string) ([]byte, error)) (*Identi
 
 // describe names a key source without revealing a raw key.
 func (c KeyChoice) describe() string {
-	if c.Path != "" {
-		return c.Path
+	if c.Path != "" && !strings.Contains(c.Path, "SECRET-KEY") {
+		return clip(c.Path)
 	}
 	if c.Source == SourceEnv {
 		return KeyEnv
