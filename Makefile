@@ -4,7 +4,8 @@ WASM    := build/agent_vault.wasm
 GOFILES := $(shell find core wasm cli internal -name '*.go' 2>/dev/null) go.mod go.sum
 WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/agent_vault.wasm bindings/web/agent_vault.wasm
 
-.PHONY: all build cli wasm demo test test-go test-python test-node test-web test-mcp check bench clean
+
+.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp check bench clean
 
 all: build
 
@@ -30,10 +31,15 @@ demo: build
 	./scripts/demo.sh
 
 ## test: every suite — Go (native + wazero), Python, Node, MCP, browser
-test: build test-go test-python test-node test-mcp test-web
+test: deps build test-go test-python test-node test-mcp test-web
+	@echo "all test suites passed"
+
+## deps: system packages the suites need (strace, chromium), installed when missing
+deps:
+	./scripts/install-deps.sh
 
 test-go: build
-	$(GO) test ./...
+	$(GO) test -count=1 ./...
 
 test-python: build
 	./bindings/python/test.sh
@@ -58,6 +64,10 @@ check:
 	if ! cmp -s go.mod /tmp/agent-vault-go.mod.bak || ! cmp -s go.sum /tmp/agent-vault-go.sum.bak; then \
 		cp /tmp/agent-vault-go.mod.bak go.mod; cp /tmp/agent-vault-go.sum.bak go.sum; \
 		echo "go mod tidy would change go.mod/go.sum"; exit 1; fi
+
+## web-serve: the browser viewer at http://127.0.0.1:8088/web/
+web-serve: build
+	python3 -m http.server 8088 --bind 127.0.0.1 --directory bindings
 
 ## bench: every benchmark, reported side by side (see docs/BENCHMARKS.md)
 bench: build

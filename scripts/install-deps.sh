@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suites need, when missing: strace
+# (plaintext-never-on-disk test) and chromium (browser tests). Go modules,
+# pip and npm packages are installed by the suites themselves.
+set -euo pipefail
+need=()
+command -v strace >/dev/null 2>&1 || need+=(strace)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing: ${need[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
