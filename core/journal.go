@@ -23,21 +23,21 @@ type plan struct {
 	Files    map[string]string `yaml:"files,omitempty"` // name -> base64 content
 	Remove   []string          `yaml:"remove,omitempty"`
 	Secrets  []string          `yaml:"secrets,omitempty"`
-	// Set is the secret whose new value the operation writes. The value is
-	// never journaled; if it was not written before a crash, Repair drops
-	// the secret from the manifest again.
-	Set string `yaml:"set,omitempty"`
+	// Set lists the secrets whose new values the operation writes. Values
+	// are never journaled; a secret whose value was not written before a
+	// crash is dropped from the manifest again by Repair.
+	Set []string `yaml:"set,omitempty"`
 }
 
-// newValue is the secret a set writes, kept out of the journal.
+// newValue is a secret a set writes, kept out of the journal.
 type newValue struct {
 	meta  *Metadata
 	value []byte
 }
 
 // run journals p with target manifest m, applies it, and removes the
-// journal. nv is the value of p.Set, if any.
-func (e *Editor) run(p plan, m *Manifest, nv *newValue) error {
+// journal. nv holds the values of p.Set, in the same order.
+func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	if old, err := e.v.pending(); err != nil {
 		return err
 	} else if old != nil {
@@ -64,17 +64,19 @@ func (e *Editor) run(p plan, m *Manifest, nv *newValue) error {
 }
 
 // apply brings the vault to the state p describes.
-func (e *Editor) apply(p *plan, nv *newValue) error {
+func (e *Editor) apply(p *plan, nv []newValue) error {
 	m, err := ParseManifest([]byte(p.Manifest))
 	if err != nil {
 		return wrap(CodeCorruptVault, err, "invalid journal")
 	}
 	secrets := slices.Clone(p.Secrets)
-	if p.Set != "" && nv == nil {
-		if exists(e.v.fsys, encFile(p.Set)) {
-			secrets = append(secrets, p.Set)
-		} else if g := m.Group(m.GroupOf(p.Set)); g != nil {
-			g.Secrets = slices.DeleteFunc(g.Secrets, func(s string) bool { return s == p.Set })
+	if nv == nil { // repairing: keep what was written, drop what was not
+		for _, s := range p.Set {
+			if exists(e.v.fsys, encFile(s)) {
+				secrets = append(secrets, s)
+			} else if g := m.Group(m.GroupOf(s)); g != nil {
+				g.Secrets = slices.DeleteFunc(g.Secrets, func(x string) bool { return x == s })
+			}
 		}
 	}
 	if err := e.saveManifest(m); err != nil {
@@ -94,14 +96,8 @@ func (e *Editor) apply(p *plan, nv *newValue) error {
 			return err
 		}
 	}
-	if nv != nil {
-		rc, err := e.newRecipientCache()
-		if err != nil {
-			return err
-		}
-		if err := e.writeSecret(rc, nv.meta, nv.value); err != nil {
-			return err
-		}
+	if err := e.writeValues(nv); err != nil {
+		return err
 	}
 	if err := e.reencrypt(secrets); err != nil {
 		return err
@@ -127,11 +123,7 @@ func (v *Vault) pending() (*plan, error) {
 	if err := decodeYAML(data, &p); err != nil {
 		return nil, wrap(CodeCorruptVault, err, "failed to parse %s/%s", DirName, journalFile)
 	}
-	secrets := p.Secrets
-	if p.Set != "" {
-		secrets = append(slices.Clone(secrets), p.Set)
-	}
-	for _, s := range secrets {
+	for _, s := range append(slices.Clone(p.Secrets), p.Set...) {
 		if err := ValidateSecretPath(s); err != nil {
 			return nil, wrap(CodeCorruptVault, err, "invalid journal")
 		}

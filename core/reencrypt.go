@@ -6,9 +6,8 @@ import (
 )
 
 // reencrypt rewrites each secret so its recipients match the current
-// policy. It decrypts with the owner key (stanza 0, one unwrap) and runs on
-// opts.Workers goroutines; memory stays at one secret per worker whatever
-// the vault size.
+// policy. It decrypts with the owner key (stanza 0, one unwrap); memory
+// stays at one secret per worker whatever the vault size.
 func (e *Editor) reencrypt(secrets []string) error {
 	if len(secrets) == 0 {
 		return nil
@@ -21,29 +20,34 @@ func (e *Editor) reencrypt(secrets []string) error {
 		return err
 	}
 	groups := e.v.manifest.groupIndex()
+	return e.parallel(len(secrets), func(i int) error { return e.reencryptOne(rc, groups, secrets[i]) })
+}
+
+// parallel runs fn(0..n-1) on opts.Workers goroutines, reports progress,
+// and stops handing out work at the first error.
+func (e *Editor) parallel(n int, fn func(i int) error) error {
 	var (
 		next, done atomic.Int64
 		firstErr   error
 		errOnce    sync.Once
 		wg         sync.WaitGroup
 	)
-	workers := min(e.opts.Workers, len(secrets))
-	for range workers {
+	for range min(e.opts.Workers, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(secrets) {
+				if i >= n {
 					return
 				}
-				if err := e.reencryptOne(rc, groups, secrets[i]); err != nil {
+				if err := fn(i); err != nil {
 					errOnce.Do(func() { firstErr = err })
-					next.Store(int64(len(secrets))) // stop handing out work
+					next.Store(int64(n))
 					return
 				}
 				if e.opts.Progress != nil {
-					e.opts.Progress(int(done.Add(1)), len(secrets))
+					e.opts.Progress(int(done.Add(1)), n)
 				}
 			}
 		}()

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -22,65 +23,103 @@ type SetOptions struct {
 // granted its group. It needs no private key unless Agents grants access to
 // a group that already holds other secrets.
 func (e *Editor) Set(secretPath string, value []byte, opts SetOptions) error {
-	if err := ValidateSecretPath(secretPath); err != nil {
-		return err
-	}
-	old := e.v.manifest.GroupOf(secretPath)
-	group := opts.Group
-	switch {
-	case group == "" && old != "":
-		group = old
-	case group == "":
-		group = DefaultGroup(secretPath)
-	}
-	if err := ValidateName("group", group); err != nil {
-		return err
-	}
-	if len(value) > maxSecretSize {
-		return errorf(CodeInvalidInput, "value is larger than %d bytes", maxSecretSize)
-	}
-	m := e.v.manifest.clone()
-	var regrant []string
-	for _, name := range opts.Agents {
-		a, err := e.agent(name)
-		if err != nil {
+	return e.SetMany(map[string][]byte{secretPath: value}, opts)
+}
+
+// SetMany stores several secrets in one operation: one manifest write, one
+// journal, and encryption spread across workers. It is how bulk imports
+// stay linear in the number of secrets.
+func (e *Editor) SetMany(values map[string][]byte, opts SetOptions) error {
+	paths := make([]string, 0, len(values))
+	for p, v := range values {
+		if err := ValidateSecretPath(p); err != nil {
 			return err
 		}
-		if !slices.Contains(a.Groups, group) {
-			ma := m.Agent(name)
-			ma.Groups = append(ma.Groups, group)
-			if g := m.Group(group); g != nil {
-				regrant = g.Secrets
+		if len(v) > maxSecretSize {
+			return errorf(CodeInvalidInput, "value of %s is larger than %d bytes", p, maxSecretSize)
+		}
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	m := e.v.manifest.clone()
+	groupOf := m.groupIndex()
+	now := e.opts.Now().UTC()
+	nv := make([]newValue, 0, len(paths))
+	regrant := map[string]bool{}
+	for _, p := range paths {
+		old := groupOf[p]
+		group := opts.Group
+		switch {
+		case group == "" && old != "":
+			group = old
+		case group == "":
+			group = DefaultGroup(p)
+		}
+		if err := ValidateName("group", group); err != nil {
+			return err
+		}
+		for _, name := range opts.Agents {
+			if _, err := e.agent(name); err != nil {
+				return err
+			}
+			if ma := m.Agent(name); !slices.Contains(ma.Groups, group) {
+				ma.Groups = append(ma.Groups, group)
+				regrant[group] = true
 			}
 		}
+		if old != group {
+			if old != "" {
+				g := m.Group(old)
+				g.Secrets = slices.DeleteFunc(g.Secrets, func(s string) bool { return s == p })
+			}
+			if g := m.Group(group); g != nil {
+				g.Secrets = append(g.Secrets, p)
+			} else {
+				m.Groups = append(m.Groups, GroupEntry{Name: group, Secrets: []string{p}})
+			}
+			groupOf[p] = group
+		}
+		meta := &Metadata{Name: p, Group: group, Created: now, Rotated: now, Expires: opts.Expires}
+		if old != "" {
+			if prev, err := e.v.Metadata(p); err == nil {
+				meta.Created = prev.Created
+				if meta.Expires == nil {
+					meta.Expires = prev.Expires
+				}
+			}
+		}
+		nv = append(nv, newValue{meta: meta, value: values[p]})
 	}
-	if len(regrant) > 0 {
+	// Granting a group re-encrypts the secrets it already held.
+	var others []string
+	for s, g := range groupOf {
+		if _, beingSet := values[s]; regrant[g] && !beingSet {
+			others = append(others, s)
+		}
+	}
+	slices.Sort(others)
+	if len(others) > 0 {
 		if err := e.requireOwner(); err != nil {
 			return err
 		}
 	}
-	if old != group {
-		if old != "" {
-			g := m.Group(old)
-			g.Secrets = slices.DeleteFunc(g.Secrets, func(s string) bool { return s == secretPath })
-		}
-		if g := m.Group(group); g != nil {
-			g.Secrets = append(g.Secrets, secretPath)
-		} else {
-			m.Groups = append(m.Groups, GroupEntry{Name: group, Secrets: []string{secretPath}})
-		}
+	args := paths
+	if len(args) > 3 {
+		args = append(slices.Clone(paths[:3]), fmt.Sprintf("and %d more", len(paths)-3))
 	}
-	now := e.opts.Now().UTC()
-	meta := &Metadata{Name: secretPath, Group: group, Created: now, Rotated: now, Expires: opts.Expires}
-	if prev, err := e.v.Metadata(secretPath); err == nil {
-		meta.Created = prev.Created
-		if meta.Expires == nil {
-			meta.Expires = prev.Expires
-		}
+	return e.run(plan{Op: "set", Args: args, Set: paths, Secrets: others}, m, nv)
+}
+
+// writeValues encrypts and writes new values across the workers.
+func (e *Editor) writeValues(nv []newValue) error {
+	if len(nv) == 0 {
+		return nil
 	}
-	others := slices.DeleteFunc(slices.Clone(regrant), func(s string) bool { return s == secretPath })
-	p := plan{Op: "set", Args: []string{secretPath}, Set: secretPath, Secrets: others}
-	return e.run(p, m, &newValue{meta: meta, value: value})
+	rc, err := e.newRecipientCache()
+	if err != nil {
+		return err
+	}
+	return e.parallel(len(nv), func(i int) error { return e.writeSecret(rc, nv[i].meta, nv[i].value) })
 }
 
 // writeSecret encrypts value to the policy of meta.Group and writes the
