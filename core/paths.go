@@ -56,7 +56,9 @@ func DefaultGroup(secretPath string) string {
 }
 
 func isSegment(s string) bool {
-	if s == "" {
+	// ".." anywhere is refused, not only as a whole segment: no legitimate
+	// name needs it, and it keeps every consumer's traversal checks simple.
+	if s == "" || strings.Contains(s, "..") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

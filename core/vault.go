@@ -205,7 +205,8 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 
 // Session is a vault opened with one identity. The identity is parsed once
 // and its place in the policy is looked up once, so every Get after the
-// first costs one file read pair and one unwrap.
+// first costs one file read and one unwrap. A Session is not safe for
+// concurrent use.
 type Session struct {
 	v  *Vault
 	id *Identity
@@ -214,6 +215,9 @@ type Session struct {
 	name    string
 	isOwner bool
 	looked  bool
+	// groupOf and index cache, per group, this identity's stanza position.
+	groupOf map[string]string
+	index   map[string]int
 }
 
 // WithIdentity returns a session that reads secrets as id.
@@ -261,15 +265,7 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
-	first := -1
-	if s.isOwner {
-		first = 0
-	} else if meta, err := s.v.Metadata(secret); err == nil {
-		if i := slices.Index(meta.AuthorizedAgents, s.whoami()); i >= 0 && s.name != "" {
-			first = i + 1
-		}
-	}
-	pt, err := decrypt(ct, s.id.id, first, maxSecretSize)
+	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret), maxSecretSize)
 	if err != nil {
 		if CodeOf(err) == CodeNotAuthorized {
 			return nil, s.notAuthorized(secret)
@@ -277,6 +273,33 @@ func (s *Session) Get(secret string) ([]byte, error) {
 		return nil, wrap(CodeOf(err), err, "failed to read secret %s", secret)
 	}
 	return pt, nil
+}
+
+// stanzaIndex predicts which stanza of secret belongs to this identity,
+// from the policy already in memory: the owner is first, then the group's
+// agents in manifest order. It reads no file, so a get costs the same
+// whatever the number of agents. -1 means no prediction.
+func (s *Session) stanzaIndex(secret string) int {
+	if s.isOwner {
+		return 0
+	}
+	name := s.whoami()
+	if name == "" {
+		return -1
+	}
+	if s.groupOf == nil {
+		s.groupOf = s.v.manifest.groupIndex()
+		s.index = map[string]int{}
+		for _, g := range s.v.manifest.Groups {
+			if i := slices.Index(s.v.manifest.AgentsFor(g.Name), name); i >= 0 {
+				s.index[g.Name] = i + 1
+			}
+		}
+	}
+	if i, ok := s.index[s.groupOf[secret]]; ok {
+		return i
+	}
+	return -1
 }
 
 // notAuthorized explains which group the identity would need.
