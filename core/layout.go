@@ -1,6 +1,9 @@
 package core
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // The on-disk layout of DESIGN.md §3. All names are relative to the
 // .agent-vault directory, which is the root of every file system core sees.
@@ -24,7 +27,9 @@ const (
 
 const configYAML = "version: 1\nencryption:\n  format: age\n"
 
-const ignoreText = "*.key\n*.pem\n**/private.*\n!**/*.escrow\n" + journalFile + "\n" + LockFile + "\n"
+// ignoreText is the original tool's .gitignore plus two lines: public keys
+// must not be caught by "*.key", and local state must never be committed.
+const ignoreText = "*.key\n*.pem\n**/private.*\n!**/*.escrow\n!**/public.key\n" + journalFile + "\n" + LockFile + "\n"
 
 func encFile(secret string) string    { return path.Join(secretsDir, secret+".enc") }
 func metaFile(secret string) string   { return path.Join(secretsDir, secret+".meta") }
@@ -33,5 +38,15 @@ func agentPubFile(name string) string { return path.Join(agentsDir, name, "publi
 func escrowFile(name string) string   { return path.Join(agentsDir, name, "private.key.escrow") }
 
 // LocalOnly reports whether a vault file is local state that is never
-// committed (the journal and the lock).
-func LocalOnly(name string) bool { return name == journalFile || name == LockFile }
+// committed (the journal, the lock and temporary files).
+func LocalOnly(name string) bool {
+	return name == journalFile || name == LockFile || isTempFile(path.Base(name))
+}
+
+// isTempFile recognises the temporary file a WriteFS stages an atomic
+// write in: "." + base + ".tmp-" + random, beside the target (osfs names
+// them so). A crash can leave one behind; check reports it and Repair
+// removes it.
+func isTempFile(base string) bool {
+	return strings.HasPrefix(base, ".") && strings.Contains(base, ".tmp-")
+}

@@ -1,0 +1,69 @@
+// Runs the shared conformance table (tests/vectors/README.md) inside the
+// page, through the same engine, glue and module the viewer uses. The Node
+// side of the suite compares the outcomes with the table.
+
+import { instantiate, GUEST_ROOT } from "../src/engine.js";
+import { fromFileList, readAll } from "../src/files.js";
+import { base64ToBytes, bytesToBase64, ERROR_CLASSES, VaultError } from "../../node/src/glue.js";
+
+// Go's slices.Sort orders strings by bytes; comparing code points gives the
+// same order, which UTF-16 comparison (Array.prototype.sort) does not.
+function byCodePoint(a, b) {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * Runs every case against the picked fixture folder.
+ * @param {FileList} fileList the fixture vault, as picked by the directory input
+ * @param {Record<string, string>} keys "<name>" -> base64 of keys/<name>.key
+ * @param {{now: string, cases: object[]}} table cases.json
+ * @returns {Promise<object[]>} one outcome per case, in table order
+ */
+export async function runTable(fileList, keys, table) {
+  const vault = await instantiate(await readAll(fromFileList(fileList)));
+  const keyFiles = new Map(Object.entries(keys).map(([name, b64]) => [`keys/${name}.key`, base64ToBytes(b64)]));
+  return table.cases.map((c) => runCase(vault, keyFiles, table.now, c));
+}
+
+function runCase(vault, keyFiles, now, c) {
+  let handle = 0;
+  try {
+    const opts = { root: GUEST_ROOT };
+    if (c.key !== "none") {
+      opts.key = { path: `keys/${c.key}.key` };
+      const choice = vault.resolveKey(opts.key);
+      // A key file that does not exist is passed as nothing; core classifies it.
+      if (choice.path) opts.keyFile = keyFiles.get(choice.path)?.slice();
+    }
+    handle = vault.open(opts).handle;
+    switch (c.op) {
+      case "get":
+        return { value_b64: bytesToBase64(vault.get(handle, c.secret)) };
+      case "list":
+        return { names: vault.list(handle, c.group).map((s) => s.name) };
+      case "agents":
+        return { names: vault.agents(handle).map((a) => a.name) };
+      case "check":
+        return {
+          findings: vault
+            .check(handle, now)
+            .map((f) => `${f.severity}:${f.kind}:${f.subject}`)
+            .sort(byCodePoint),
+        };
+      default:
+        return { unsupported: c.op };
+    }
+  } catch (err) {
+    if (!(err instanceof VaultError)) return { crash: String(err) };
+    const Cls = ERROR_CLASSES[err.code];
+    return { error: err.code, mapped: Cls !== undefined && err instanceof Cls, className: err.name };
+  } finally {
+    if (handle) vault.close(handle);
+  }
+}

@@ -1,0 +1,99 @@
+// Package mcpserver is the agent-vault MCP server: it serves the secrets an
+// agent key can read to an MCP client over stdio, through two tools,
+// agent_vault_get and agent_vault_list. It decrypts with core natively.
+//
+// Only this package prints, to stderr, and it never prints a secret.
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agent-vault/agent-vault/core"
+)
+
+const progName = "agent-vault-mcp"
+
+// Main runs the MCP server over stdio with the given arguments (the flags
+// after "mcp") and returns the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
+	o, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v\nhint: run '%s --help' for usage\n", progName, err, progName)
+		return core.CodeInvalidInput.Number()
+	}
+	switch {
+	case o.help:
+		usage(stdout)
+		return 0
+	case o.version:
+		fmt.Fprintf(stdout, "%s %s\n", progName, core.Version)
+		return 0
+	}
+	ctx := context.Background()
+	s, err := setup(ctx, o, env, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer s.audit.Close()
+	t := &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}}
+	if err := newMCPServer(s).Run(ctx, t); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, mcp.ErrConnectionClosed) {
+		return fail(stderr, fmt.Errorf("failed to serve: %w", err))
+	}
+	return 0
+}
+
+// setup reads the key once, opens the vault and the audit log. The key
+// stays in memory only, inside the identity.
+func setup(ctx context.Context, o *options, env func(string) string, stderr io.Writer) (*server, error) {
+	allow, err := newAllowList(o.allow)
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: err.Error()}
+	}
+	home := env("HOME")
+	id, err := core.LoadIdentity(core.KeySpec{Path: o.key, Env: env(core.KeyEnv), Home: home}, os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	warn := func(msg string) { fmt.Fprintf(stderr, "%s: warning: %s\n", progName, msg) }
+	src, err := openSource(ctx, o.repo, home, !o.noPull, id, warn)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{src: src, allow: allow}
+	if o.auditLog != "" {
+		if s.audit, err = openAuditLog(o.auditLog); err != nil {
+			return nil, err
+		}
+	}
+	who := fmt.Sprintf("%q", identityName(src.session))
+	switch who {
+	case `"owner"`:
+		warn("serving with the owner key, which reads every secret; give the MCP server an agent key instead")
+	case `""`:
+		who = "an unknown key"
+		warn("this key is not an agent of the vault, so it can read nothing; the owner can add it with agent-vault add-agent")
+	}
+	fmt.Fprintf(stderr, "%s: serving %s as %s (allow: %s)\n", progName, src.dir, who, allow)
+	return s, nil
+}
+
+// fail prints err the way the CLI does and returns its exit code.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "%s: error: %v\n", progName, err)
+	if hint := core.HintOf(err); hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", hint)
+	}
+	return core.CodeOf(err).Number()
+}
+
+// nopWriteCloser lets the transport close stdout without closing the
+// caller's writer.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }

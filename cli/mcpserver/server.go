@@ -1,0 +1,84 @@
+package mcpserver
+
+import (
+	"context"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agent-vault/agent-vault/core"
+)
+
+// Tool names, part of the server's public interface.
+const (
+	toolGet  = "agent_vault_get"
+	toolList = "agent_vault_list"
+)
+
+const instructions = `agent-vault hands out credentials this agent was granted.
+Call agent_vault_list to see which secrets you may read, then agent_vault_get with a secret path.
+Use a value only for the task at hand: do not print, store or repeat it unless the user asks.`
+
+// server holds what the tools share. Tool calls are serialised: a vault
+// session is not safe for concurrent use and calls are cheap.
+type server struct {
+	mu    sync.Mutex
+	src   *source
+	allow allowList
+	audit *auditLog
+}
+
+// newMCPServer builds the MCP server with both tools registered.
+func newMCPServer(s *server) *mcp.Server {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "agent-vault", Title: "agent-vault", Version: core.Version},
+		&mcp.ServerOptions{
+			Instructions: instructions,
+			// No logging capability: the server never sends log messages,
+			// which keeps secrets out of any client-side log by construction.
+			Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		})
+	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)}
+	mcp.AddTool(srv, &mcp.Tool{
+		Name:  toolGet,
+		Title: "Get a secret",
+		Description: "Decrypt one secret from the agent-vault repository and return its value as text. " +
+			"Binary values come back as a base64 blob resource. Fails with not_authorized if this agent was not granted the secret's group.",
+		Annotations: readOnly,
+	}, s.get)
+	mcp.AddTool(srv, &mcp.Tool{
+		Name:  toolList,
+		Title: "List readable secrets",
+		Description: "List the secrets this agent can read, with their group, rotation and expiry dates. " +
+			"Never returns values.",
+		Annotations: readOnly,
+	}, s.list)
+	return srv
+}
+
+// session returns the vault session for a call, refreshed from Git.
+func (s *server) session(ctx context.Context) (*core.Session, error) {
+	return s.src.current(ctx)
+}
+
+// identity names the caller for the audit log.
+func (s *server) identity() string {
+	if s.src.session == nil {
+		return ""
+	}
+	return identityName(s.src.session)
+}
+
+// identityName is "owner", the agent's name, or "" for a key the vault
+// does not know.
+func identityName(sess *core.Session) string {
+	if isOwner(sess) {
+		return "owner"
+	}
+	return sess.Name()
+}
+
+// isOwner compares keys rather than names, so an agent that happens to be
+// called "owner" is not mistaken for the owner.
+func isOwner(sess *core.Session) bool {
+	return sess.Recipient() == sess.Vault().OwnerRecipient()
+}
