@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/wasmtest"
+	"github.com/agent-vault/agent-vault/wasm/host"
+)
+
+var recipientCounts = []int{1, 10, 100}
+
+// BenchmarkGet compares a get by the last-listed agent (the worst case for
+// a naive decrypt) through native core, through the module under wazero,
+// and through plain age trying every stanza, the original SDK's approach.
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	var rt *host.Runtime
+	defer func() {
+		if rt != nil {
+			rt.Close(ctx)
+		}
+	}()
+	for _, n := range recipientCounts {
+		v, err := Build(b.TempDir(), n, 1, 32)
+		if err != nil {
+			b.Fatal(err)
+		}
+		key := v.AgentKeys[n-1]
+		secret := v.Secrets[0]
+		b.Run(fmt.Sprintf("native/agents=%d", n), func(b *testing.B) {
+			vault, err := core.Open(os.DirFS(v.Repo))
+			if err != nil {
+				b.Fatal(err)
+			}
+			id, _ := core.ParseIdentity(key)
+			s := vault.WithIdentity(id)
+			for b.Loop() {
+				if _, err := s.Get(secret); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("wazero/agents=%d", n), func(b *testing.B) {
+			if rt == nil {
+				var err error
+				if rt, err = wasmtest.Runtime(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wv, err := rt.OpenVault(ctx, v.Repo, &core.KeySpec{Text: string(key)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer wv.Close(ctx)
+			for b.Loop() {
+				if _, err := wv.Get(ctx, secret); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("age-all-stanzas/agents=%d", n), func(b *testing.B) {
+			ids, err := age.ParseIdentities(bytes.NewReader(key))
+			if err != nil {
+				b.Fatal(err)
+			}
+			path := filepath.Join(v.Repo, core.DirName, "secrets", secret+".enc")
+			for b.Loop() {
+				ct, err := os.ReadFile(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := age.Decrypt(bytes.NewReader(ct), ids...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var out bytes.Buffer
+				out.ReadFrom(r)
+			}
+		})
+	}
+}
+
+// BenchmarkX25519 is the physical floor: one scalar multiplication.
+func BenchmarkX25519(b *testing.B) {
+	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	peer, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	for b.Loop() {
+		if _, err := priv.ECDH(peer.PublicKey()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkModule measures compiling the module with and without the
+// on-disk compilation cache, and instantiating it, and reports its size.
+func BenchmarkModule(b *testing.B) {
+	ctx := context.Background()
+	wasm, err := wasmtest.Module()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("compile/cold", func(b *testing.B) {
+		b.ReportMetric(float64(len(wasm)), "module-bytes")
+		for b.Loop() {
+			rt, err := host.NewRuntime(ctx, wasm, host.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt.Close(ctx)
+		}
+	})
+	cache := b.TempDir()
+	rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt.Close(ctx)
+	b.Run("compile/cached", func(b *testing.B) {
+		for b.Loop() {
+			rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt.Close(ctx)
+		}
+	})
+	b.Run("instantiate", func(b *testing.B) {
+		rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		for b.Loop() {
+			in, err := rt.Instantiate(ctx, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Close(ctx)
+		}
+	})
+}
