@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Vault is an opened .agent-vault directory: its parsed configuration and
@@ -204,18 +205,19 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 }
 
 // Session is a vault opened with one identity. The identity is parsed once
-// and its place in the policy is looked up once, so every Get after the
-// first costs one file read and one unwrap. A Session is not safe for
-// concurrent use.
+// and its place in the policy is worked out once, on first use, so every
+// Get costs one file read and one unwrap. A Session is safe for concurrent
+// use.
 type Session struct {
-	v  *Vault
-	id *Identity
+	v       *Vault
+	id      *Identity
+	isOwner bool
+
+	once sync.Once
 	// name is the agent this identity belongs to, "" for the owner or an
 	// identity the vault does not know.
-	name    string
-	isOwner bool
-	looked  bool
-	// groupOf and index cache, per group, this identity's stanza position.
+	name string
+	// groupOf and index give, per secret's group, this identity's stanza.
 	groupOf map[string]string
 	index   map[string]int
 }
@@ -231,20 +233,31 @@ func (s *Session) Vault() *Vault { return s.v }
 // Recipient returns the session identity's public key.
 func (s *Session) Recipient() string { return s.id.recipient }
 
-// whoami finds which agent the identity is, reading public keys until one
-// matches. It runs at most once per session.
-func (s *Session) whoami() string {
-	if s.looked || s.isOwner {
-		return s.name
-	}
-	s.looked = true
-	for _, a := range s.v.manifest.Agents {
-		if pub, err := s.v.agentRecipient(a.Name); err == nil && pub == s.id.recipient {
-			s.name = a.Name
-			break
+// learn finds which agent the identity is, reading public keys until one
+// matches, and where its stanza sits in each group's secrets.
+func (s *Session) learn() {
+	s.once.Do(func() {
+		if s.isOwner {
+			return
 		}
-	}
-	return s.name
+		m := s.v.manifest
+		for _, a := range m.Agents {
+			if pub, err := s.v.agentRecipient(a.Name); err == nil && pub == s.id.recipient {
+				s.name = a.Name
+				break
+			}
+		}
+		if s.name == "" {
+			return
+		}
+		s.groupOf = m.groupIndex()
+		s.index = map[string]int{}
+		for _, g := range m.Groups {
+			if i := slices.Index(m.AgentsFor(g.Name), s.name); i >= 0 {
+				s.index[g.Name] = i + 1
+			}
+		}
+	})
 }
 
 // Name returns "owner", the agent name, or "" for an unknown identity.
@@ -252,7 +265,8 @@ func (s *Session) Name() string {
 	if s.isOwner {
 		return "owner"
 	}
-	return s.whoami()
+	s.learn()
+	return s.name
 }
 
 // Get decrypts one secret. The caller owns the returned bytes and should
@@ -283,19 +297,7 @@ func (s *Session) stanzaIndex(secret string) int {
 	if s.isOwner {
 		return 0
 	}
-	name := s.whoami()
-	if name == "" {
-		return -1
-	}
-	if s.groupOf == nil {
-		s.groupOf = s.v.manifest.groupIndex()
-		s.index = map[string]int{}
-		for _, g := range s.v.manifest.Groups {
-			if i := slices.Index(s.v.manifest.AgentsFor(g.Name), name); i >= 0 {
-				s.index[g.Name] = i + 1
-			}
-		}
-	}
+	s.learn()
 	if i, ok := s.index[s.groupOf[secret]]; ok {
 		return i
 	}
