@@ -140,14 +140,8 @@ func (e *Editor) RestoreAgent(name string) ([]byte, error) {
 // Grant gives agent access to group and re-encrypts the group's secrets to
 // include it.
 func (e *Editor) Grant(agent, group string) ([]string, error) {
-	if err := e.requireOwner(); err != nil {
-		return nil, err
-	}
-	a, err := e.agent(agent)
+	a, err := e.policyChange(agent, group)
 	if err != nil {
-		return nil, err
-	}
-	if err := e.knownGroup(group); err != nil {
 		return nil, err
 	}
 	if slices.Contains(a.Groups, group) {
@@ -163,14 +157,8 @@ func (e *Editor) Grant(agent, group string) ([]string, error) {
 // Revoke removes group from agent and re-encrypts the group's secrets
 // without it. It returns the secrets to rotate at their source.
 func (e *Editor) Revoke(agent, group string) ([]string, error) {
-	if err := e.requireOwner(); err != nil {
-		return nil, err
-	}
-	a, err := e.agent(agent)
+	a, err := e.policyChange(agent, group)
 	if err != nil {
-		return nil, err
-	}
-	if err := e.knownGroup(group); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(a.Groups, group) {
@@ -181,6 +169,19 @@ func (e *Editor) Revoke(agent, group string) ([]string, error) {
 	ma.Groups = slices.DeleteFunc(ma.Groups, func(g string) bool { return g == group })
 	secrets := m.Group(group).Secrets
 	return secrets, e.run(plan{Op: "revoke", Args: []string{agent, group}, Secrets: secrets}, m, nil)
+}
+
+// policyChange validates a grant or revoke: the owner key, a known agent
+// and a known group.
+func (e *Editor) policyChange(agent, group string) (*AgentEntry, error) {
+	if err := e.requireOwner(); err != nil {
+		return nil, err
+	}
+	a, err := e.agent(agent)
+	if err != nil {
+		return nil, err
+	}
+	return a, e.knownGroup(group)
 }
 
 func (e *Editor) knownGroup(group string) error {

@@ -137,6 +137,10 @@ func (c *checker) files() error {
 		if d.IsDir() {
 			return nil
 		}
+		if isTempFile(d.Name()) {
+			c.add(SeverityWarning, "temp_file", p, "%s was left by an interrupted write; 'agent-vault check --repair' removes it", path.Join(DirName, p))
+			return nil
+		}
 		rel := strings.TrimPrefix(p, secretsDir+"/")
 		name, ext := strings.TrimSuffix(rel, path.Ext(rel)), path.Ext(rel)
 		if (ext != ".enc" && ext != ".meta") || ValidateSecretPath(name) != nil {

@@ -36,10 +36,15 @@ func (p preferredIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 }
 
 // decrypt opens an age file with id, trying stanza first before the others
-// (-1 for no preference). Failures are classified: not a recipient, or a
-// damaged file.
+// (-1 for no preference).
 func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(data), preferredIdentity{inner: id, first: first})
+	return decryptFrom(bytes.NewReader(data), limit, preferredIdentity{inner: id, first: first})
+}
+
+// decryptFrom decrypts src and classifies failures: not a recipient, or a
+// damaged file. Plaintext over limit is refused and wiped.
+func decryptFrom(src io.Reader, limit int64, ids ...age.Identity) ([]byte, error) {
+	r, err := age.Decrypt(src, ids...)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
@@ -122,20 +127,7 @@ func DecryptFile(data []byte, keys, passphrases []string) ([]byte, error) {
 		}
 		return nil, errorf(CodeInvalidKey, "no identities given")
 	}
-	r, err := age.Decrypt(src, ids...)
-	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return nil, errorf(CodeNotAuthorized, "no identity matched any of the recipients")
-		}
-		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
-	}
-	out, err := io.ReadAll(io.LimitReader(r, maxSecretSize+1))
-	if err != nil {
-		zero(out)
-		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
-	}
-	return out, nil
+	return decryptFrom(src, maxSecretSize, ids...)
 }
 
 // zero overwrites b, so plaintext does not linger in memory we control.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/base64"
+	"io/fs"
 	"slices"
 	"sort"
 	"time"
@@ -180,6 +181,9 @@ func (v *Vault) Pending() (op string, args []string, err error) {
 // Repair finishes an interrupted operation by applying its plan again. It
 // returns the name of the operation repaired, or "" if none was pending.
 func (e *Editor) Repair() (string, error) {
+	if err := e.removeTempFiles(); err != nil {
+		return "", err
+	}
 	p, err := e.v.pending()
 	if err != nil || p == nil {
 		return "", err
@@ -191,6 +195,24 @@ func (e *Editor) Repair() (string, error) {
 		return "", err
 	}
 	return p.Op, removeFile(e.w, journalFile)
+}
+
+// removeTempFiles deletes temporary files an interrupted write left
+// behind. The caller holds the vault lock, so none belongs to a live writer.
+func (e *Editor) removeTempFiles() error {
+	var temps []string
+	fs.WalkDir(e.v.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && isTempFile(d.Name()) {
+			temps = append(temps, p)
+		}
+		return nil
+	})
+	for _, p := range temps {
+		if err := removeFile(e.w, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // encodeFiles prepares public files for a plan.

@@ -85,11 +85,10 @@ key to --to (mode 0600). Refuses to overwrite an existing file unless --force.`,
 
 func runAddAgent(c *ctx, args []string) error {
 	name := args[0]
-	home, err := c.home()
+	keyPath, err := c.agentKeyPath(name)
 	if err != nil {
 		return err
 	}
-	keyPath := core.AgentKeyPath(home, name)
 	err = c.edit(editSpec{}, "add agent "+name, func(e *core.Editor) error {
 		if err := e.CheckNewAgent(name); err != nil {
 			return err
@@ -190,11 +189,10 @@ func orDash(s string) string {
 
 func runRecoverAgent(c *ctx, args []string) error {
 	name := args[0]
-	home, err := c.home()
+	keyPath, err := c.agentKeyPath(name)
 	if err != nil {
 		return err
 	}
-	keyPath := core.AgentKeyPath(home, name)
 	var moved string
 	var affected []string
 	err = c.edit(editSpec{needOwner: true, op: "recover-agent", args: args}, "recover agent "+name, func(e *core.Editor) error {
@@ -275,4 +273,13 @@ func runRestoreAgent(c *ctx, args []string) error {
 	}
 	c.printf("Restored the key of agent %s to %s (mode 0600).\n", name, to)
 	return nil
+}
+
+// agentKeyPath is where this machine keeps an agent's key.
+func (c *ctx) agentKeyPath(name string) (string, error) {
+	home, err := c.home()
+	if err != nil {
+		return "", err
+	}
+	return core.AgentKeyPath(home, name), nil
 }
