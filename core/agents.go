@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"path"
 	"slices"
 	"strings"
 
@@ -201,7 +200,3 @@ func (e *Editor) knownGroup(group string) error {
 	}
 	return nil
 }
-
-// AgentsDirFor returns the repository-relative directory of an agent, for
-// messages.
-func AgentsDirFor(name string) string { return path.Join(DirName, agentDir(name)) }

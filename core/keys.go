@@ -71,10 +71,10 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 		withHint("pass --key, or set %s to a key file or an AGE-SECRET-KEY-... value", KeyEnv)
 }
 
-// MissingKeyError classifies a key file that could not be read. A missing
+// missingKeyError classifies a key file that could not be read. A missing
 // default key means no key is configured at all; a missing explicit one is a
 // bad key argument.
-func MissingKeyError(c KeyChoice, cause error) error {
+func missingKeyError(c KeyChoice, cause error) error {
 	// The OS error repeats the path; keep only its reason, so the message
 	// is built from parts known to be safe.
 	var pe *fs.PathError
@@ -162,7 +162,7 @@ func LoadIdentity(spec KeySpec, read func(path string) ([]byte, error)) (*Identi
 	data := []byte(c.Text)
 	if c.Path != "" {
 		if data, err = read(c.Path); err != nil {
-			return nil, MissingKeyError(c, err)
+			return nil, missingKeyError(c, err)
 		}
 	}
 	defer zero(data)
