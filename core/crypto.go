@@ -36,9 +36,32 @@ func (p preferredIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 }
 
 // decrypt opens an age file with id, trying stanza first before the others
-// (-1 for no preference).
+// (-1 for no preference). The plaintext size is known from the file size,
+// so it is decrypted into one exactly-sized buffer: no grown-and-dropped
+// copies of the secret are left behind for the garbage collector.
 func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, error) {
-	return decryptFrom(bytes.NewReader(data), limit, preferredIdentity{inner: id, first: first})
+	ra, size, err := age.DecryptReaderAt(bytes.NewReader(data), int64(len(data)), preferredIdentity{inner: id, first: first})
+	if err != nil {
+		return nil, classifyDecrypt(err)
+	}
+	if size > limit {
+		return nil, errorf(CodeCorruptVault, "plaintext exceeds %d bytes", limit)
+	}
+	out := make([]byte, size)
+	if n, err := ra.ReadAt(out, 0); int64(n) != size || (err != nil && err != io.EOF) {
+		zero(out)
+		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+	}
+	return out, nil
+}
+
+// classifyDecrypt tells a key that is not a recipient from a damaged file.
+func classifyDecrypt(err error) error {
+	var nm *age.NoIdentityMatchError
+	if errors.As(err, &nm) {
+		return errorf(CodeNotAuthorized, "this key is not a recipient")
+	}
+	return wrap(CodeCorruptVault, err, "failed to decrypt")
 }
 
 // decryptFrom decrypts src and classifies failures: not a recipient, or a
@@ -46,11 +69,7 @@ func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, erro
 func decryptFrom(src io.Reader, limit int64, ids ...age.Identity) ([]byte, error) {
 	r, err := age.Decrypt(src, ids...)
 	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return nil, errorf(CodeNotAuthorized, "this key is not a recipient")
-		}
-		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+		return nil, classifyDecrypt(err)
 	}
 	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
