@@ -32,6 +32,16 @@ run git push --quiet -u origin main
 step "AGENT_VAULT_KEY=~/.agent-vault/agents/billing-agent.key agent-vault get stripe/api-key"
 AGENT_VAULT_KEY="$HOME/.agent-vault/agents/billing-agent.key" "$av" get stripe/api-key; echo
 
+step "the same read from Python, through the WebAssembly build of the same core"
+"$root/bindings/python/venv.sh"
+"$root/bindings/python/.venv/bin/python" - "$work/secrets" "$HOME/.agent-vault/agents/billing-agent.key" <<'PY'
+import sys
+from agent_vault import Vault
+with Vault(repo_path=sys.argv[1], key_path=sys.argv[2]) as vault:
+    print("python:", vault.get("stripe/api-key"))
+    print("python: listed", [m.name for m in vault.list_secrets()])
+PY
+
 step "the agent asks for a secret outside its groups"
 if AGENT_VAULT_KEY="$HOME/.agent-vault/agents/billing-agent.key" "$av" get postgres/conn; then
 	echo "unexpected: the agent read postgres/conn" >&2; exit 1
