@@ -1,0 +1,247 @@
+// Git sync: auto-pull before get (re-opening when HEAD moves), the offline
+// warning, concurrent gets, and remote URLs served by a local git daemon.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { Vault } from "../src/index.js";
+import { VECTORS, git, tempDir, testEnv } from "./helpers.js";
+
+const KEYS = path.join(VECTORS, "keys");
+const HOME = tempDir("av-node-home-");
+// Clones of remote URLs go under $HOME/.agent-vault/cache.
+process.env.HOME = HOME;
+delete process.env.AGENT_VAULT_KEY;
+const env = testEnv(HOME);
+Object.assign(process.env, env);
+
+const EXPECT = {
+  "stripe/api-key": "sk_test_fixture_4eC39HqLyjWDarjtT1zdp7dc",
+  "stripe/webhook-secret": "whsec_fixture_0123456789",
+  "postgres/conn": "postgres://app:fixture-password@localhost:5432/app",
+};
+
+/** A bare repo holding the fixture vault, and a writer clone of it. */
+function upstream() {
+  const base = tempDir();
+  const work = path.join(base, "writer");
+  fs.cpSync(path.join(VECTORS, "vault"), work, { recursive: true });
+  git(["init", "--quiet", "-b", "main"], { cwd: work, env });
+  git(["add", "-A", "--force"], { cwd: work, env });
+  git(["commit", "--quiet", "-m", "fixture"], { cwd: work, env });
+  const bare = path.join(base, "vault.git");
+  git(["clone", "--quiet", "--bare", work, bare], { env });
+  git(["remote", "add", "origin", bare], { cwd: work, env });
+  git(["fetch", "--quiet", "origin"], { cwd: work, env });
+  git(["branch", "--quiet", "-u", "origin/main"], { cwd: work, env });
+  return { base, work, bare };
+}
+
+/** Replaces one secret's ciphertext with another's and pushes. */
+function pushSwap(work, dst, src) {
+  const s = path.join(work, ".agent-vault/secrets");
+  fs.copyFileSync(path.join(s, `${src}.enc`), path.join(s, `${dst}.enc`));
+  git(["commit", "--quiet", "-am", `swap ${dst}`], { cwd: work, env });
+  git(["push", "--quiet", "origin", "main"], { cwd: work, env });
+}
+
+test("autoPull fast-forwards before get and re-opens on a new HEAD", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key") });
+  const still = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
+  try {
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    pushSwap(work, "stripe/api-key", "stripe/webhook-secret");
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
+    assert.equal(git(["rev-parse", "HEAD"], { cwd: reader, env }), git(["rev-parse", "HEAD"], { cwd: work, env }));
+    // autoPull: false never runs git (the reader's checkout moved only through v).
+    const other = path.join(base, "other");
+    git(["clone", "--quiet", bare, other], { env });
+    const o = new Vault({ repoPath: other, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    assert.equal(await o.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
+    o.close();
+  } finally {
+    v.close();
+    still.close();
+  }
+});
+
+test("an unreachable upstream warns once and serves the local copy", async () => {
+  const { base, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  fs.renameSync(bare, `${bare}.gone`);
+  const warnings = [];
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), onWarning: (m) => warnings.push(m) });
+  try {
+    assert.equal(await v.get("postgres/conn"), EXPECT["postgres/conn"]);
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0], /could not update/);
+  } finally {
+    v.close();
+  }
+});
+
+test("diverged history warns and serves the local copy, like the Python package", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  fs.writeFileSync(path.join(reader, "local.txt"), "local");
+  git(["add", "local.txt"], { cwd: reader, env });
+  git(["commit", "--quiet", "-m", "local"], { cwd: reader, env });
+  pushSwap(work, "stripe/api-key", "postgres/conn");
+  const warnings = [];
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), onWarning: (m) => warnings.push(m) });
+  try {
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /could not update/);
+  } finally {
+    v.close();
+  }
+});
+
+test("concurrent gets on one vault all return the right values while pulls happen", async () => {
+  const { base, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "billing.key") });
+  try {
+    const names = Object.keys(EXPECT);
+    const jobs = [];
+    for (let i = 0; i < 60; i++) {
+      const name = names[i % names.length];
+      jobs.push(v.get(name).then((value) => [name, value]));
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const results = await Promise.all(jobs);
+    assert.equal(results.length, 60);
+    for (const [name, value] of results) assert.equal(value, EXPECT[name], name);
+  } finally {
+    v.close();
+  }
+});
+
+test("several auto-pulling vaults on one checkout stay consistent across a push", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const vaults = [0, 1, 2].map(() => new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key") }));
+  try {
+    const round = () =>
+      Promise.all(Array.from({ length: 30 }, (_, i) => vaults[i % 3].get("stripe/api-key")));
+    const first = round();
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    const second = round();
+    for (const value of [...(await first), ...(await second)]) {
+      assert.ok([EXPECT["stripe/api-key"], EXPECT["postgres/conn"]].includes(value), value);
+    }
+    // Once a pull has completed after the push, every vault sees the new value.
+    for (const x of vaults) assert.equal(await x.get("stripe/api-key"), EXPECT["postgres/conn"]);
+  } finally {
+    vaults.forEach((x) => x.close());
+  }
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startDaemon(baseDir) {
+  const port = await freePort();
+  const daemon = spawn(
+    "git",
+    ["daemon", "--export-all", `--base-path=${baseDir}`, "--reuseaddr", "--listen=127.0.0.1", `--port=${port}`, baseDir],
+    { env, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  daemon.stderr.on("data", (d) => (stderr += d));
+  after(() => daemon.kill());
+  const url = `git://127.0.0.1:${port}/vault.git`;
+  for (let i = 0; i < 100; i++) {
+    if (daemon.exitCode !== null) throw new Error(`git daemon exited: ${stderr}`);
+    try {
+      git(["ls-remote", url], { env });
+      return url;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`git daemon did not come up: ${stderr}`);
+}
+
+test("pullInterval limits how often git runs; refresh() pulls at once", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), pullInterval: 3600 });
+  try {
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    await v.refresh();
+    assert.equal(await v.get("stripe/api-key"), EXPECT["postgres/conn"]);
+  } finally {
+    v.close();
+  }
+});
+
+test("a vault given as its .agent-vault folder is still pulled from the repo", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const v = new Vault({ repoPath: path.join(reader, ".agent-vault"), keyPath: path.join(KEYS, "owner.key") });
+  try {
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    assert.equal(await v.get("stripe/api-key"), EXPECT["postgres/conn"]);
+  } finally {
+    v.close();
+  }
+});
+
+test("a git:// URL is cloned into the cache and pulled on get", async () => {
+  const { base, work } = upstream();
+  const url = await startDaemon(base);
+  const v = new Vault({ repoPath: url, keyPath: path.join(KEYS, "deploy.key") });
+  try {
+    assert.ok(v.path.startsWith(path.join(HOME, ".agent-vault", "cache")), v.path);
+    assert.ok(fs.existsSync(path.join(v.path, ".agent-vault/manifest.yaml")));
+    assert.equal(v.identity, "deploy");
+    assert.equal(await v.get("postgres/conn"), EXPECT["postgres/conn"]);
+    pushSwap(work, "postgres/conn", "stripe/api-key");
+    // deploy is not a recipient of the swapped-in ciphertext.
+    await assert.rejects(v.get("postgres/conn"), { code: "not_authorized" });
+  } finally {
+    v.close();
+  }
+  // A second Vault reuses the cache clone.
+  const again = new Vault({ repoPath: url, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
+  assert.equal(await again.get("postgres/conn"), EXPECT["stripe/api-key"]);
+  again.close();
+});
+
+test("a file:// URL works too, and a bad URL is VaultNotFoundError", async () => {
+  const { bare } = upstream();
+  const v = new Vault({ repoPath: `file://${bare}`, keyPath: path.join(KEYS, "owner.key") });
+  assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+  v.close();
+  assert.throws(
+    () => new Vault({ repoPath: `file://${bare}.missing`, keyPath: path.join(KEYS, "owner.key") }),
+    { code: "vault_not_found" },
+  );
+});

@@ -1,0 +1,75 @@
+// The shared conformance table (tests/vectors), run through the public API.
+// A missing table or fixture fails here rather than being skipped.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { Vault, VaultError } from "../src/index.js";
+import { VECTORS, b64 } from "./helpers.js";
+
+const table = JSON.parse(fs.readFileSync(path.join(VECTORS, "cases.json"), "utf8"));
+const vaultDir = path.join(VECTORS, table.vault);
+const keysDir = path.join(VECTORS, table.keys);
+delete process.env.AGENT_VAULT_KEY;
+
+test("the conformance table and fixture are present", () => {
+  assert.ok(fs.statSync(path.join(vaultDir, ".agent-vault")).isDirectory());
+  assert.ok(table.cases.length >= 40, `only ${table.cases.length} cases`);
+  assert.equal(typeof table.now, "string");
+});
+
+function open(c) {
+  if (c.key === "none") return new Vault({ repoPath: vaultDir, metadataOnly: true, autoPull: false });
+  return new Vault({ repoPath: vaultDir, keyPath: path.join(keysDir, `${c.key}.key`), autoPull: false });
+}
+
+async function run(c) {
+  const v = open(c);
+  try {
+    switch (c.op) {
+      case "get":
+        return { value_b64: await v.getBytes(c.secret) };
+      case "list":
+        return { names: v.listSecrets(c.group).map((s) => s.name) };
+      case "agents":
+        return { names: v.listAgents().map((a) => a.name) };
+      case "check":
+        return {
+          findings: v
+            .check({ now: new Date(table.now) })
+            .map((f) => `${f.severity}:${f.kind}:${f.subject}`)
+            .sort(),
+        };
+      default:
+        throw new Error(`unknown op ${c.op} in the table`);
+    }
+  } finally {
+    v.close();
+  }
+}
+
+for (const c of table.cases) {
+  test(`vector: ${c.name}`, async () => {
+    let got;
+    try {
+      got = await run(c);
+    } catch (e) {
+      if (!(e instanceof VaultError)) throw e;
+      got = { error: e.code };
+    }
+    const want = c.expect;
+    if ("value_b64" in want) {
+      assert.ok(got.value_b64, `expected a value, got ${JSON.stringify(got)}`);
+      assert.deepEqual(got.value_b64, b64(want.value_b64));
+    } else if ("names" in want) {
+      assert.deepEqual(got, { names: want.names });
+    } else if ("findings" in want) {
+      assert.deepEqual(got, { findings: [...want.findings].sort() });
+    } else if ("error" in want) {
+      assert.deepEqual(got, { error: want.error });
+    } else {
+      assert.fail(`case ${c.name} has no expectation`);
+    }
+  });
+}
