@@ -144,6 +144,24 @@ export function secureRandomGet(memory) {
   };
 }
 
+/**
+ * Hardens a @bjorn3/browser_wasi_shim WASI object, the same way in Node and
+ * in the browser: random_get may only reach crypto.getRandomValues (the
+ * shim would fall back to Math.random), and closed fd slots are trimmed
+ * (the shim never reuses them, so a long-lived instance would grow its
+ * table by one entry per file read). Call before instantiating.
+ * @param {any} wasi a WASI instance from the shim, created with {debug: false}
+ */
+export function hardenWasi(wasi) {
+  wasi.wasiImport.random_get = secureRandomGet(() => wasi.inst.exports.memory);
+  const closeFd = wasi.wasiImport.fd_close;
+  wasi.wasiImport.fd_close = (fd) => {
+    const ret = closeFd(fd);
+    while (wasi.fds.length > 4 && wasi.fds[wasi.fds.length - 1] === undefined) wasi.fds.pop();
+    return ret;
+  };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const GET_HEAD = encoder.encode('{"ok":true,"result":{"value":"');

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import { WASI, ConsoleStdout } from "@bjorn3/browser_wasi_shim";
 import { DiskPreopen } from "./diskfs.js";
-import { WasmVault, VaultError, secureRandomGet } from "./glue.js";
+import { WasmVault, VaultError, hardenWasi } from "./glue.js";
 
 /** The guest path the vault directory is mounted at. */
 export const MOUNT = "/vault";
@@ -48,17 +48,7 @@ export function instantiate({ dir } = {}) {
   const preopen = new DiskPreopen(MOUNT, dir);
   // debug must be false explicitly: the shim logs every path otherwise.
   const wasi = new WASI([], [], [null, stderr, stderr, preopen], { debug: false });
-  // The shim falls back to Math.random without globalThis.crypto; never allow that.
-  wasi.wasiImport.random_get = secureRandomGet(() => wasi.inst.exports.memory);
-  // The shim appends every opened fd and never reuses closed slots, so a
-  // long-running agent would grow the table by one entry per file read.
-  // Trimming closed slots off the end keeps it at its working size.
-  const closeFd = wasi.wasiImport.fd_close;
-  wasi.wasiImport.fd_close = (fd) => {
-    const ret = closeFd(fd);
-    while (wasi.fds.length > 4 && wasi.fds[wasi.fds.length - 1] === undefined) wasi.fds.pop();
-    return ret;
-  };
+  hardenWasi(wasi);
   const instance = new WebAssembly.Instance(wasmModule(), { wasi_snapshot_preview1: wasi.wasiImport });
   wasi.initialize(instance);
   return { vault: new WasmVault(instance), preopen, wasi };

@@ -10,7 +10,7 @@ import {
   OpenFile,
   ConsoleStdout,
 } from "../node_modules/@bjorn3/browser_wasi_shim/dist/index.js";
-import { WasmVault } from "../../node/src/glue.js";
+import { WasmVault, hardenWasi } from "../../node/src/glue.js";
 
 /** Where the picked folder is mounted inside the module (docs/wasm-abi.md). */
 export const GUEST_ROOT = "/vault";
@@ -93,7 +93,8 @@ export async function instantiate(files) {
     ConsoleStdout.lineBuffered(log),
     ConsoleStdout.lineBuffered(log),
     new PreopenDirectory(GUEST_ROOT, buildTree(files)),
-  ]);
+  ], { debug: false });
+  hardenWasi(wasi);
   const instance = await WebAssembly.instantiate(module, {
     wasi_snapshot_preview1: wasi.wasiImport,
   });
