@@ -48,6 +48,11 @@ func checkNoSymlinks(fsys fs.FS, name string) error {
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return errorf(CodeCorruptVault, "refusing to follow symlink %s", path.Join(DirName, p))
 		}
+		// Opening a FIFO blocks until a writer appears: refuse special
+		// files before anyone opens them.
+		if fi.Mode()&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeSocket|fs.ModeIrregular) != 0 {
+			return errorf(CodeCorruptVault, "%s is not a regular file", path.Join(DirName, p))
+		}
 		if i < len(parts)-1 && !fi.IsDir() {
 			return fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 		}
@@ -104,6 +109,9 @@ func exists(fsys fs.FS, name string) bool {
 func writeFile(w WriteFS, name string, data []byte, perm fs.FileMode) error {
 	if err := checkWritable(w, name); err != nil {
 		return err
+	}
+	if fi, err := w.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return errorf(CodeCorruptVault, "%s is not a regular file", path.Join(DirName, name))
 	}
 	if err := w.WriteFile(name, data, perm); err != nil {
 		return fmt.Errorf("failed to write %s: %w", path.Join(DirName, name), err)

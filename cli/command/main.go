@@ -94,8 +94,8 @@ func Main(args []string, env Env) int {
 		c.flags(fs, &o)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return fail(env, &core.Error{Code: core.CodeInvalidInput, Msg: err.Error(),
-			Hint: fmt.Sprintf("run 'agent-vault %s --help'", c.name)})
+		return fail(env, &core.Error{Code: core.CodeInvalidInput, Msg: flagError(err),
+			Hint: fmt.Sprintf("run 'agent-vault %s --help'; a value that starts with '-' goes after '--'", c.name)})
 	}
 	if *help {
 		printCommandHelp(env.Stdout, c)
@@ -112,6 +112,19 @@ func Main(args []string, env Env) int {
 		return fail(env, err)
 	}
 	return cx.exit
+}
+
+// flagError describes a flag parsing failure without echoing the argument
+// that caused it: it may be a secret value that starts with '-'.
+func flagError(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "unknown"), strings.HasPrefix(msg, "bad flag syntax"):
+		return "unknown flag"
+	case strings.HasPrefix(msg, "invalid argument"):
+		return "invalid flag value"
+	}
+	return msg // names a registered flag only
 }
 
 func argCount(c *command) string {

@@ -102,7 +102,31 @@ func (r Repo) Commit(ctx context.Context, message string, paths []string) error 
 			"GIT_COMMITTER_NAME=agent-vault", "GIT_COMMITTER_EMAIL=agent-vault@localhost"}
 	}
 	_, err := run(ctx, r.Dir, env, spec, "commit", "--quiet", "-m", message, "--pathspec-from-file=-", "--pathspec-file-nul")
+	if err != nil && !r.staged(ctx, paths) {
+		// The files were written back to their committed content (a
+		// repair that undid an interrupted change): nothing to commit.
+		return nil
+	}
 	return err
+}
+
+// staged reports whether any of paths differs between the index and HEAD.
+// It errs on the side of true, so a real commit failure is never hidden.
+func (r Repo) staged(ctx context.Context, paths []string) bool {
+	out, err := r.Run(ctx, nil, "diff", "--cached", "--name-only", "--relative", "-z")
+	if err != nil {
+		return true
+	}
+	changed := map[string]bool{}
+	for _, p := range strings.Split(string(out), "\x00") {
+		changed[p] = true
+	}
+	for _, p := range paths {
+		if changed[p] {
+			return true
+		}
+	}
+	return false
 }
 
 func (r Repo) hasIdentity(ctx context.Context) bool {

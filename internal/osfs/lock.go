@@ -15,7 +15,9 @@ var ErrLocked = errors.New("another agent-vault command holds the vault lock")
 // a concurrent writer to finish. The lock dies with the process, so a
 // crashed writer never leaves it stuck.
 func Lock(file string, timeout time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o644)
+	// O_NOFOLLOW: a .lock symlink committed to the repository must not
+	// make us create or open a file outside the vault.
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open lock file: %w", err)
 	}
