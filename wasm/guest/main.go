@@ -32,7 +32,7 @@ var dispatcher = abi.NewDispatcher(func(root string) (fs.FS, error) {
 	if _, err := os.Lstat(root); err != nil {
 		return nil, err
 	}
-	return os.DirFS(root), nil
+	return openVaultFS(root), nil
 })
 
 //go:wasmexport av_abi_version
