@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suites need, when missing: strace
-# (plaintext-never-on-disk test) and chromium (browser tests). Go modules,
-# pip and npm packages are installed by the suites themselves.
+# (plaintext-never-on-disk test), openssl and ssh-keygen (real throwaway
+# keys for the pre-commit hook test) and chromium (browser tests). Go
+# modules, pip and npm packages are installed by the suites themselves.
 set -euo pipefail
 need=()
 command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}"
