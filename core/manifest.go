@@ -59,9 +59,64 @@ func decodeYAML(data []byte, v any) (err error) {
 			err = fmt.Errorf("malformed YAML: %v", r)
 		}
 	}()
+	if err := checkYAMLDepth(data); err != nil {
+		return err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return err
+	}
+	return nil
+}
+
+// maxYAMLDepth is far beyond anything the vault's files need (they nest
+// three levels), and far below what exhausts a WebAssembly host's stack:
+// the YAML parser recurses once per level, and some hosts give the guest
+// only a few hundred kilobytes of native stack.
+const maxYAMLDepth = 64
+
+// checkYAMLDepth refuses deeply nested documents before the parser sees
+// them. It over-approximates nesting: flow brackets outside quotes, and
+// block levels by indentation and by "- " items opened on one line.
+func checkYAMLDepth(data []byte) error {
+	flow, indent, dashes := 0, 0, 0
+	lineStart, inSingle, inDouble, escaped := true, false, false, false
+	for _, c := range data {
+		switch {
+		case c == '\n':
+			lineStart, indent, dashes, escaped = true, 0, 0, false
+			continue
+		case inDouble:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inDouble = false
+			}
+		case inSingle:
+			inSingle = c != '\''
+		case lineStart && c == ' ':
+			indent++
+		case lineStart && c == '-':
+			dashes++
+			indent++
+		case c == '"':
+			inDouble = true
+		case c == '\'':
+			inSingle = true
+		case c == '[' || c == '{':
+			flow++
+		case c == ']' || c == '}':
+			flow = max(flow-1, 0)
+		}
+		if c != ' ' && c != '-' {
+			lineStart = false
+		}
+		if flow > maxYAMLDepth || dashes > maxYAMLDepth || indent > 4*maxYAMLDepth {
+			return fmt.Errorf("YAML nested deeper than %d levels", maxYAMLDepth)
+		}
 	}
 	return nil
 }

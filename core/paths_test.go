@@ -58,3 +58,26 @@ func TestDefaultGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckYAMLDepth(t *testing.T) {
+	deep := func(open string, n int) string {
+		s := ""
+		for range n {
+			s += open
+		}
+		return s
+	}
+	for doc, ok := range map[string]bool{
+		"version: 1\ngroups:\n  - name: g\n    secrets: [a/b, 'x]', \"y[\"]\n": true,
+		"a: " + deep("[", 65):                 false,
+		"a: " + deep("{", 65):                 false,
+		"a: '" + deep("[", 100) + "'":         true, // quoted, not nesting
+		deep("- ", 65) + "x\n":                false,
+		deep(" ", 300) + "x: 1\n":             false,
+		"a: " + deep("[", 64) + deep("]", 64): true,
+	} {
+		if err := checkYAMLDepth([]byte(doc)); (err == nil) != ok {
+			t.Errorf("checkYAMLDepth(%.40q...) = %v, want ok=%v", doc, err, ok)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 
 // runNative executes one case with core directly.
 func runNative(t *vectors.Table, c vectors.Case) vectors.Outcome {
-	v, err := core.Open(os.DirFS(t.VaultDir()))
+	v, err := core.Open(os.DirFS(t.CaseVaultDir(c)))
 	if err != nil {
 		return vectors.Outcome{Err: err}
 	}
@@ -56,7 +56,7 @@ func runNative(t *vectors.Table, c vectors.Case) vectors.Outcome {
 
 // runWasm executes one case inside the module.
 func runWasm(ctx context.Context, rt *host.Runtime, t *vectors.Table, c vectors.Case) vectors.Outcome {
-	v, err := rt.OpenVault(ctx, t.VaultDir(), t.KeySpec(c))
+	v, err := rt.OpenVault(ctx, t.CaseVaultDir(c), t.KeySpec(c))
 	if err != nil {
 		return vectors.Outcome{Err: err}
 	}
@@ -82,8 +82,14 @@ func runWasm(ctx context.Context, rt *host.Runtime, t *vectors.Table, c vectors.
 	return vectors.Outcome{Err: &core.Error{Code: core.CodeInvalidInput, Msg: "unknown op " + c.Op}}
 }
 
-func TestVectors(t *testing.T) {
-	table, err := vectors.Load()
+func TestVectors(t *testing.T) { runTable(t, vectors.Load) }
+
+// TestHostileVectors runs the broken-fixture table: every path must refuse
+// symlinks, bombs, damaged ciphertext and traversal names the same way.
+func TestHostileVectors(t *testing.T) { runTable(t, vectors.LoadHostile) }
+
+func runTable(t *testing.T, load func() (*vectors.Table, error)) {
+	table, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}

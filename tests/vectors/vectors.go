@@ -32,7 +32,12 @@ type Case struct {
 	Key    string `json:"key"`
 	Secret string `json:"secret"`
 	Group  string `json:"group"`
-	Expect struct {
+	// Vault, in hostile.json, names the broken fixture the case runs on.
+	Vault string `json:"vault"`
+	// Symlink marks a case that relies on a symlink in the vault, which a
+	// browser's folder picker cannot reproduce.
+	Symlink bool `json:"symlink"`
+	Expect  struct {
 		ValueB64 *string  `json:"value_b64"`
 		Names    []string `json:"names"`
 		Findings []string `json:"findings"`
@@ -56,9 +61,15 @@ func Dir() string {
 
 // Load reads cases.json. A missing or empty table is an error, never a
 // silent pass.
-func Load() (*Table, error) {
+func Load() (*Table, error) { return load("cases.json") }
+
+// LoadHostile reads hostile.json: cases on deliberately broken copies of
+// the fixture (symlinks, YAML bombs, damaged ciphertext, traversal names).
+func LoadHostile() (*Table, error) { return load("hostile.json") }
+
+func load(file string) (*Table, error) {
 	dir := Dir()
-	data, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	data, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		return nil, fmt.Errorf("failed to read conformance table: %w", err)
 	}
@@ -78,6 +89,14 @@ func Load() (*Table, error) {
 
 // VaultDir is the fixture repository (it contains .agent-vault/).
 func (t *Table) VaultDir() string { return filepath.Join(t.Dir, "vault") }
+
+// CaseVaultDir is the repository a case runs on.
+func (t *Table) CaseVaultDir(c Case) string {
+	if c.Vault != "" {
+		return filepath.Join(t.Dir, filepath.FromSlash(c.Vault))
+	}
+	return t.VaultDir()
+}
 
 // KeySpec returns how a case names its key: nil for "none", otherwise the
 // fixture key file keys/<name>.key (which may deliberately not exist).

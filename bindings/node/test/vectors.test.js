@@ -1,5 +1,7 @@
-// The shared conformance table (tests/vectors), run through the public API.
-// A missing table or fixture fails here rather than being skipped.
+// The shared conformance tables (tests/vectors), run through the public API:
+// cases.json on the fixture vault, hostile.json on broken copies of it
+// (symlinks, YAML bombs, damaged ciphertext, traversal names). A missing
+// table or fixture fails here rather than being skipped.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +11,7 @@ import { Vault, VaultError } from "../src/index.js";
 import { VECTORS, b64 } from "./helpers.js";
 
 const table = JSON.parse(fs.readFileSync(path.join(VECTORS, "cases.json"), "utf8"));
+const hostile = JSON.parse(fs.readFileSync(path.join(VECTORS, "hostile.json"), "utf8"));
 const vaultDir = path.join(VECTORS, table.vault);
 const keysDir = path.join(VECTORS, table.keys);
 delete process.env.AGENT_VAULT_KEY;
@@ -17,11 +20,14 @@ test("the conformance table and fixture are present", () => {
   assert.ok(fs.statSync(path.join(vaultDir, ".agent-vault")).isDirectory());
   assert.ok(table.cases.length >= 40, `only ${table.cases.length} cases`);
   assert.equal(typeof table.now, "string");
+  assert.ok(hostile.cases.length >= 10, `only ${hostile.cases.length} hostile cases`);
+  for (const c of hostile.cases) assert.ok(fs.statSync(path.join(VECTORS, c.vault, ".agent-vault")).isDirectory());
 });
 
 function open(c) {
-  if (c.key === "none") return new Vault({ repoPath: vaultDir, metadataOnly: true, autoPull: false });
-  return new Vault({ repoPath: vaultDir, keyPath: path.join(keysDir, `${c.key}.key`), autoPull: false });
+  const repoPath = c.vault ? path.join(VECTORS, c.vault) : vaultDir;
+  if (c.key === "none") return new Vault({ repoPath, metadataOnly: true, autoPull: false });
+  return new Vault({ repoPath, keyPath: path.join(keysDir, `${c.key}.key`), autoPull: false });
 }
 
 async function run(c) {
@@ -49,7 +55,7 @@ async function run(c) {
   }
 }
 
-for (const c of table.cases) {
+for (const c of [...table.cases, ...hostile.cases]) {
   test(`vector: ${c.name}`, async () => {
     let got;
     try {

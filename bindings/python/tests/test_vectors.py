@@ -1,4 +1,8 @@
-"""The shared conformance table (tests/vectors), one test per case.
+"""The shared conformance tables (tests/vectors), one test per case.
+
+cases.json runs on the fixture vault; hostile.json runs on deliberately
+broken copies of it (symlinks, YAML bombs, damaged ciphertext, traversal
+names), where every path must give the same error.
 
 The table is read at collection time: a missing or empty table is a
 collection error, so the run fails instead of passing with nothing checked.
@@ -18,17 +22,20 @@ from agent_vault import Vault
 from conftest import VECTORS
 
 
-def _load_table() -> Dict[str, Any]:
-    with open(VECTORS / "cases.json", encoding="utf-8") as f:
+def _load_table(name: str) -> Dict[str, Any]:
+    with open(VECTORS / name, encoding="utf-8") as f:
         table: Dict[str, Any] = json.load(f)
     if table.get("version") != 1 or not table.get("cases"):
-        raise RuntimeError(f"{VECTORS / 'cases.json'} has no usable cases")
-    if not (VECTORS / table["vault"] / ".agent-vault").is_dir():
-        raise RuntimeError(f"fixture vault {VECTORS / table['vault']} is missing")
+        raise RuntimeError(f"{VECTORS / name} has no usable cases")
+    for case in table["cases"]:
+        vault = VECTORS / case.get("vault", table.get("vault", ""))
+        if not (vault / ".agent-vault").is_dir():
+            raise RuntimeError(f"fixture vault {vault} is missing")
     return table
 
 
-TABLE = _load_table()
+TABLE = _load_table("cases.json")
+HOSTILE = _load_table("hostile.json")
 
 # Every code of DESIGN.md §5 and the exception class the binding must raise.
 CLASSES = {
@@ -44,7 +51,7 @@ CLASSES = {
 
 def run_case(case: Dict[str, Any]) -> Any:
     """Opens the fixture as the case says and runs its op."""
-    vault_dir = VECTORS / TABLE["vault"]
+    vault_dir = VECTORS / case.get("vault", TABLE["vault"])
     if case["key"] == "none":
         vault = Vault(vault_dir, metadata_only=True, auto_pull=False)
     else:
@@ -63,7 +70,10 @@ def run_case(case: Dict[str, Any]) -> Any:
     raise AssertionError(f"unknown op {op!r} in the conformance table")
 
 
-@pytest.mark.parametrize("case", TABLE["cases"], ids=[c["name"] for c in TABLE["cases"]])
+ALL_CASES = TABLE["cases"] + HOSTILE["cases"]
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c["name"] for c in ALL_CASES])
 def test_case(case: Dict[str, Any]) -> None:
     expect = case["expect"]
     if "error" in expect:

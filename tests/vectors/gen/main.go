@@ -123,7 +123,8 @@ func main() {
 	must(os.WriteFile(filepath.Join(out, "keys", "not-a-key.key"), []byte("# a file that holds no key\nhello\n"), 0o600))
 
 	writeCases(secrets)
-	log.Printf("wrote %s/vault, %s/keys and %s/cases.json", out, out, out)
+	writeHostile()
+	log.Printf("wrote %s/vault, %s/keys, %s/hostile, cases.json and hostile.json", out, out, out)
 }
 
 // Case is one row of the conformance table. See tests/vectors/README.md.
@@ -201,13 +202,16 @@ func writeCases(secrets []secret) {
 			"warning:expiring:legacy/expiring",
 		}}},
 	)
-	doc := map[string]any{"version": 1, "now": now, "vault": "vault", "keys": "keys", "cases": cases}
+	writeJSON(filepath.Join(out, "cases.json"), map[string]any{"version": 1, "now": now, "vault": "vault", "keys": "keys", "cases": cases})
+}
+
+func writeJSON(path string, doc any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	must(enc.Encode(doc))
-	must(os.WriteFile(filepath.Join(out, "cases.json"), buf.Bytes(), 0o644))
+	must(os.WriteFile(path, buf.Bytes(), 0o644))
 }
 
 func sortedPaths(secrets []secret) []string {
