@@ -19,6 +19,11 @@ type EditOptions struct {
 	Workers int
 	// Progress, if set, is called as bulk work advances.
 	Progress func(done, total int)
+	// KeepJournal leaves the journal of a finished operation in place
+	// until Finish is called. A caller that records each change (the CLI
+	// commits it) sets it, so a crash before that record is still reported
+	// by check and completed by Repair.
+	KeepJournal bool
 }
 
 // Editor applies owner operations to a vault. The caller must hold the
@@ -28,6 +33,7 @@ type Editor struct {
 	v    *Vault
 	w    WriteFS
 	opts EditOptions
+	cpu  chan struct{} // opts.Workers slots, see compute
 }
 
 // Edit opens the vault in w (rooted at the .agent-vault directory) for
@@ -43,7 +49,7 @@ func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Editor{v: v, w: w, opts: opts}, nil
+	return &Editor{v: v, w: w, opts: opts, cpu: make(chan struct{}, opts.Workers)}, nil
 }
 
 // Vault returns the vault being edited.
@@ -101,19 +107,6 @@ func (e *Editor) requireOwner() error {
 		return errorf(CodeInvalidKey, "the key given is not this vault's owner key").
 			withHint("use the owner key (~/.agent-vault/owner.key) or pass it with --key")
 	}
-	return nil
-}
-
-// saveManifest writes m and makes it the vault's current policy.
-func (e *Editor) saveManifest(m *Manifest) error {
-	data, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := writeFile(e.w, manifestFile, data, 0o644); err != nil {
-		return err
-	}
-	e.v.manifest = m
 	return nil
 }
 

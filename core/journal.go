@@ -45,6 +45,11 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 		return errorf(CodeConflict, "an earlier %s did not finish", old.Op).
 			withHint("run 'agent-vault check --repair' to complete it first")
 	}
+	// Checked here, before anything is journaled, as a parse would check
+	// it: apply uses m as it is.
+	if err := m.validate(); err != nil {
+		return wrap(CodeInternal, err, "invalid policy")
+	}
 	mdata, err := m.Marshal()
 	if err != nil {
 		return err
@@ -58,31 +63,57 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	if err := writeFile(e.w, journalFile, data, 0o644); err != nil {
 		return err
 	}
-	if err := e.apply(&p, nv); err != nil {
+	if err := e.apply(&p, m, nv); err != nil {
 		return err
 	}
-	return removeFile(e.w, journalFile)
+	return e.done()
 }
 
-// apply brings the vault to the state p describes.
-func (e *Editor) apply(p *plan, nv []newValue) error {
-	m, err := ParseManifest([]byte(p.Manifest))
-	if err != nil {
-		return wrap(CodeCorruptVault, err, "invalid journal")
+// done ends an operation: the journal goes, unless the caller asked to
+// remove it itself with Finish.
+func (e *Editor) done() error {
+	if e.opts.KeepJournal {
+		return nil
 	}
+	return e.Finish()
+}
+
+// Finish removes the journal of a completed operation. Only callers that
+// set EditOptions.KeepJournal need it.
+func (e *Editor) Finish() error { return removeFile(e.w, journalFile) }
+
+// apply brings the vault to the state p describes. m is the manifest p
+// holds, already parsed, or nil when repairing from the journal alone.
+func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
+	// The journal holds the manifest's encoding: write that rather than
+	// encode it again, a cost that grows with the vault.
+	mdata := []byte(p.Manifest)
 	secrets := slices.Clone(p.Secrets)
-	if nv == nil { // repairing: keep what was written, drop what was not
+	if m == nil { // repairing: keep what was written, drop what was not
+		var err error
+		if m, err = ParseManifest(mdata); err != nil {
+			return wrap(CodeCorruptVault, err, "invalid journal")
+		}
+		groupOf := m.groupIndex()
+		dropped := false
 		for _, s := range p.Set {
 			if exists(e.v.fsys, encFile(s)) {
 				secrets = append(secrets, s)
-			} else if g := m.Group(m.GroupOf(s)); g != nil {
+			} else if g := m.Group(groupOf[s]); g != nil {
 				g.Secrets = slices.DeleteFunc(g.Secrets, func(x string) bool { return x == s })
+				dropped = true
+			}
+		}
+		if dropped {
+			if mdata, err = m.Marshal(); err != nil {
+				return err
 			}
 		}
 	}
-	if err := e.saveManifest(m); err != nil {
+	if err := writeFile(e.w, manifestFile, mdata, 0o644); err != nil {
 		return err
 	}
+	e.v.manifest = m
 	names := make([]string, 0, len(p.Files))
 	for name := range p.Files {
 		names = append(names, name)
@@ -191,10 +222,10 @@ func (e *Editor) Repair() (string, error) {
 	if err := e.requireOwner(); err != nil {
 		return "", err
 	}
-	if err := e.apply(p, nil); err != nil {
+	if err := e.apply(p, nil, nil); err != nil {
 		return "", err
 	}
-	return p.Op, removeFile(e.w, journalFile)
+	return p.Op, e.done()
 }
 
 // removeTempFiles deletes temporary files an interrupted write left

@@ -127,7 +127,9 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 	} else if id, err := c.identity(); err == nil {
 		owner = id
 	}
-	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress()})
+	// The journal stays until the change is committed: a crash between the
+	// last file write and the commit is then still a pending operation.
+	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress(), KeepJournal: true})
 	if err != nil {
 		return err
 	}
@@ -147,6 +149,9 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 		if err := c.commit(root, dir, "agent-vault: finish "+op); err != nil {
 			return err
 		}
+		if err := e.Finish(); err != nil {
+			return err
+		}
 		if op == spec.op && slices.Equal(args, spec.args) {
 			c.printf("Completed the interrupted %s.\n", op)
 			return errSameOp
@@ -155,7 +160,10 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 	if err := fn(e); err != nil {
 		return err
 	}
-	return c.commit(root, dir, "agent-vault: "+msg)
+	if err := c.commit(root, dir, "agent-vault: "+msg); err != nil {
+		return err
+	}
+	return e.Finish()
 }
 
 // errSameOp tells a command that repair already finished its work.
