@@ -97,14 +97,11 @@ func runAddAgent(c *ctx, args []string) error {
 			return &core.Error{Code: core.CodeConflict, Msg: "a key file already exists at " + keyPath,
 				Hint: "move it away if it is stale; agent-vault never overwrites key files"}
 		}
-		key, _, err := core.NewKey()
+		key, err := writeNewKey(keyPath)
 		if err != nil {
 			return err
 		}
 		defer clear(key)
-		if err := osfs.WriteKeyFile(keyPath, key); err != nil {
-			return err
-		}
 		if err := e.AddAgent(name, key); err != nil {
 			os.Remove(keyPath) // the vault never referenced it
 			return err
@@ -205,14 +202,11 @@ func runRecoverAgent(c *ctx, args []string) error {
 				return fmt.Errorf("failed to move the old key aside: %w", err)
 			}
 		}
-		key, _, err := core.NewKey()
+		key, err := writeNewKey(keyPath)
 		if err != nil {
 			return err
 		}
 		defer clear(key)
-		if err := osfs.WriteKeyFile(keyPath, key); err != nil {
-			return err
-		}
 		affected, err = e.RecoverAgent(name, key)
 		return err
 	})
@@ -282,4 +276,19 @@ func (c *ctx) agentKeyPath(name string) (string, error) {
 		return "", err
 	}
 	return core.AgentKeyPath(home, name), nil
+}
+
+// writeNewKey generates a key and writes it to path (0600, never over an
+// existing file) before the vault refers to it, so a key the vault trusts
+// is always on disk. The caller clears the returned key.
+func writeNewKey(path string) ([]byte, error) {
+	key, _, err := core.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := osfs.WriteKeyFile(path, key); err != nil {
+		clear(key)
+		return nil, err
+	}
+	return key, nil
 }
