@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -161,8 +162,21 @@ func (c *checker) files() error {
 		names = append(names, s)
 	}
 	sort.Strings(names)
-	for _, s := range names {
-		c.secret(s, groupOf[s])
+	// Each secret costs a metadata parse and, with the owner key, an
+	// unwrap: check them on every core, then report in name order.
+	policy := map[string][]string{}
+	for _, g := range m.Groups {
+		policy[g.Name] = m.AgentsFor(g.Name)
+	}
+	found := make([][]Finding, len(names))
+	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
+		sc := &checker{v: c.v, now: c.now, owner: c.owner}
+		sc.secret(names[i], groupOf[names[i]], policy[groupOf[names[i]]])
+		found[i] = sc.out
+		return nil
+	}, nil)
+	for _, f := range found {
+		c.out = append(c.out, f...)
 	}
 	if entries, err := fs.ReadDir(c.v.fsys, agentsDir); err == nil {
 		for _, e := range entries {
@@ -174,7 +188,9 @@ func (c *checker) files() error {
 	return nil
 }
 
-func (c *checker) secret(s, group string) {
+// secret checks one secret of group against its files; policy is the
+// group's agents.
+func (c *checker) secret(s, group string, policy []string) {
 	if !exists(c.v.fsys, encFile(s)) {
 		c.add(SeverityError, "missing_file", s, "secret %s is in the manifest but %s is missing", s, path.Join(DirName, encFile(s)))
 		return
@@ -184,7 +200,6 @@ func (c *checker) secret(s, group string) {
 		c.add(SeverityError, "bad_metadata", s, "secret %s: %v", s, err)
 		return
 	}
-	policy := c.v.manifest.AgentsFor(group)
 	if meta.Group != group {
 		c.add(SeverityError, "metadata_mismatch", s, "metadata of %s says group %s, the manifest says %s", s, meta.Group, group)
 	}
@@ -205,19 +220,25 @@ func (c *checker) secret(s, group string) {
 		c.add(SeverityError, "unreadable", s, "secret %s: %v", s, err)
 		return
 	}
-	n, err := stanzaCount(ct)
-	if err != nil {
-		c.add(SeverityError, "corrupt_ciphertext", s, "secret %s: %v", s, err)
+	// One pass over the header: the owner's unwrap counts the stanzas on
+	// the way; without the owner key the count alone is taken.
+	n := -1
+	var decErr error
+	if c.owner != nil {
+		var pt []byte
+		pt, decErr = decryptAs(ct, stanzaCounter{inner: preferredIdentity{inner: c.owner.id, first: 0}, n: &n}, maxSecretSize)
+		zero(pt)
+	} else {
+		n, decErr = stanzaCount(ct)
+	}
+	if n < 0 || c.owner == nil && decErr != nil {
+		c.add(SeverityError, "corrupt_ciphertext", s, "secret %s: %v", s, decErr)
 		return
 	}
 	if n != len(policy)+1 {
 		c.add(SeverityError, "recipients_mismatch", s, "secret %s has %d recipients, policy needs %d (owner + %d agents)", s, n, len(policy)+1, len(policy))
 	}
-	if c.owner != nil {
-		pt, err := decrypt(ct, c.owner.id, 0, maxSecretSize)
-		zero(pt)
-		if err != nil {
-			c.add(SeverityError, "owner_cannot_decrypt", s, "secret %s does not open with the owner key: %v", s, err)
-		}
+	if decErr != nil {
+		c.add(SeverityError, "owner_cannot_decrypt", s, "secret %s does not open with the owner key: %v", s, decErr)
 	}
 }

@@ -1,11 +1,9 @@
 package core
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -36,23 +34,44 @@ func (p preferredIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 }
 
 // decrypt opens an age file with id, trying stanza first before the others
-// (-1 for no preference). The plaintext size is known from the file size,
-// so it is decrypted into one exactly-sized buffer: no grown-and-dropped
-// copies of the secret are left behind for the garbage collector.
+// (-1 for no preference). The plaintext is shorter than the file, so it is
+// decrypted into one buffer of the file's size: no grown-and-dropped copies
+// of the secret are left behind for the garbage collector. (age's
+// DecryptReaderAt would give the exact size, but it marshals the whole
+// header once more, a cost that grows with the number of recipients.)
 func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, error) {
-	ra, size, err := age.DecryptReaderAt(bytes.NewReader(data), int64(len(data)), preferredIdentity{inner: id, first: first})
+	return decryptAs(data, preferredIdentity{inner: id, first: first}, limit)
+}
+
+// decryptAs is decrypt with the identity already composed.
+func decryptAs(data []byte, id age.Identity, limit int64) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(data), id)
 	if err != nil {
 		return nil, classifyDecrypt(err)
 	}
-	if size > limit {
+	out := make([]byte, len(data))
+	n := 0
+	for {
+		// Only io.EOF ends a complete file: a truncated one reports
+		// io.ErrUnexpectedEOF, which io.ReadFull would not tell apart.
+		k, err := r.Read(out[n:])
+		n += k
+		if err == io.EOF {
+			break
+		}
+		if err == nil && n == len(out) {
+			err = errors.New("plaintext longer than its ciphertext")
+		}
+		if err != nil {
+			zero(out)
+			return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
+		}
+	}
+	if int64(n) > limit {
+		zero(out)
 		return nil, errorf(CodeCorruptVault, "plaintext exceeds %d bytes", limit)
 	}
-	out := make([]byte, size)
-	if n, err := ra.ReadAt(out, 0); int64(n) != size || (err != nil && err != io.EOF) {
-		zero(out)
-		return nil, wrap(CodeCorruptVault, err, "failed to decrypt")
-	}
-	return out, nil
+	return out[:n:n], nil
 }
 
 // classifyDecrypt tells a key that is not a recipient from a damaged file.
@@ -99,19 +118,30 @@ func encrypt(plaintext []byte, recipients []age.Recipient) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// stanzaCounter records how many recipient stanzas a header holds, then
+// hands them to inner. With no inner identity it matches none, so age
+// parses the header and stops: a count costs no key and no re-encoding of
+// the header.
+type stanzaCounter struct {
+	inner age.Identity
+	n     *int
+}
+
+func (s stanzaCounter) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	*s.n = len(stanzas)
+	if s.inner == nil {
+		return nil, age.ErrIncorrectIdentity
+	}
+	return s.inner.Unwrap(stanzas)
+}
+
 // stanzaCount returns how many recipient stanzas an age file has, read from
 // its header without any key.
 func stanzaCount(data []byte) (int, error) {
-	hdr, err := age.ExtractHeader(bytes.NewReader(data))
-	if err != nil {
+	n := -1
+	_, err := age.Decrypt(bytes.NewReader(data), stanzaCounter{n: &n})
+	if n < 0 {
 		return 0, wrap(CodeCorruptVault, err, "failed to read age header")
-	}
-	n := 0
-	sc := bufio.NewScanner(bytes.NewReader(hdr))
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "-> ") {
-			n++
-		}
 	}
 	return n, nil
 }

@@ -100,6 +100,10 @@ func expandHome(p, home string) string {
 type Identity struct {
 	id        age.Identity
 	recipient string
+	// agentHint is the agent a key file named agents/<name>.key suggests.
+	// A session checks that agent's public key first, so a new process
+	// finds its stanza with one file read instead of one per agent.
+	agentHint string
 }
 
 // ParseIdentity parses a key file or raw key text. The age-keygen format,
@@ -169,6 +173,9 @@ func LoadIdentity(spec KeySpec, read func(path string) ([]byte, error)) (*Identi
 	id, err := ParseIdentity(data)
 	if err != nil {
 		return nil, wrap(CodeInvalidKey, err, "unusable key from %s", c.describe())
+	}
+	if name, ok := strings.CutSuffix(c.Path[strings.LastIndexAny(c.Path, `/\`)+1:], ".key"); ok && ValidateName("agent", name) == nil {
+		id.agentHint = name
 	}
 	return id, nil
 }

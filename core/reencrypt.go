@@ -23,16 +23,33 @@ func (e *Editor) reencrypt(secrets []string) error {
 	return e.parallel(len(secrets), func(i int) error { return e.reencryptOne(rc, groups, secrets[i]) })
 }
 
-// parallel runs fn(0..n-1) on opts.Workers goroutines, reports progress,
-// and stops handing out work at the first error.
+// parallel runs fn(0..n-1), reports progress, and stops handing out work
+// at the first error. It runs twice as many goroutines as opts.Workers:
+// the crypto in fn holds one of opts.Workers slots (compute), and the
+// extra goroutines keep the cores busy while others wait for the disk to
+// sync a file.
 func (e *Editor) parallel(n int, fn func(i int) error) error {
+	return parallel(2*e.opts.Workers, n, fn, e.opts.Progress)
+}
+
+// compute runs fn in one of the opts.Workers slots for CPU-bound work.
+func (e *Editor) compute(fn func() error) error {
+	e.cpu <- struct{}{}
+	defer func() { <-e.cpu }()
+	return fn()
+}
+
+// parallel runs fn(0..n-1) on workers goroutines (at least one), calls
+// progress (if set) as items finish, and stops handing out work at the
+// first error, which it returns.
+func parallel(workers, n int, fn func(i int) error, progress func(done, total int)) error {
 	var (
 		next, done atomic.Int64
 		firstErr   error
 		errOnce    sync.Once
 		wg         sync.WaitGroup
 	)
-	for range min(e.opts.Workers, n) {
+	for range min(max(workers, 1), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -46,8 +63,8 @@ func (e *Editor) parallel(n int, fn func(i int) error) error {
 					next.Store(int64(n))
 					return
 				}
-				if e.opts.Progress != nil {
-					e.opts.Progress(int(done.Add(1)), n)
+				if progress != nil {
+					progress(int(done.Add(1)), n)
 				}
 			}
 		}()
@@ -74,7 +91,11 @@ func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secr
 	if err != nil {
 		return classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
-	pt, err := decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
+	var pt []byte
+	err = e.compute(func() (err error) {
+		pt, err = decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
+		return err
+	})
 	if err != nil {
 		return wrap(CodeOf(err), err, "failed to decrypt %s with the owner key", secret)
 	}

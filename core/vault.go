@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -147,20 +148,29 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 			return nil, errorf(CodeInvalidInput, "unknown group %q", group)
 		}
 	}
-	var out []*Metadata
+	var names []string
 	for _, g := range v.manifest.Groups {
-		if group != "" && g.Name != group {
-			continue
-		}
-		for _, s := range g.Secrets {
-			m, err := v.Metadata(s)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
+		if group == "" || g.Name == group {
+			names = append(names, g.Secrets...)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if len(names) == 0 {
+		return nil, nil
+	}
+	sort.Strings(names)
+	// Parsing metadata is most of a listing's cost: spread it over the
+	// cores, and report the first failure in name order.
+	out := make([]*Metadata, len(names))
+	errs := make([]error, len(names))
+	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
+		out[i], errs[i] = v.Metadata(names[i])
+		return nil
+	}, nil)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -241,10 +251,16 @@ func (s *Session) learn() {
 			return
 		}
 		m := s.v.manifest
-		for _, a := range m.Agents {
-			if pub, err := s.v.agentRecipient(a.Name); err == nil && pub == s.id.recipient {
-				s.name = a.Name
-				break
+		is := func(name string) bool {
+			pub, err := s.v.agentRecipient(name)
+			return err == nil && pub == s.id.recipient
+		}
+		if h := s.id.agentHint; h != "" && m.Agent(h) != nil && is(h) {
+			s.name = h
+		}
+		for i := 0; s.name == "" && i < len(m.Agents); i++ {
+			if is(m.Agents[i].Name) {
+				s.name = m.Agents[i].Name
 			}
 		}
 		if s.name == "" {

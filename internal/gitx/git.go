@@ -93,15 +93,31 @@ func (r Repo) Commit(ctx context.Context, message string, paths []string) error 
 		return nil
 	}
 	spec := []byte(strings.Join(paths, "\x00"))
-	if _, err := r.Run(ctx, spec, "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
-		return err
+	// git matches every index entry against every pathspec, so add and
+	// commit with thousands of paths take seconds (9 s for a re-encryption
+	// of 10,000 secrets). When nothing else is staged, update-index stages
+	// exactly these paths (additions, changes, deletions; ignore rules do
+	// not apply, as with add --force) and a plain commit of the index is the
+	// same commit, hooks and signing included.
+	args := []string{"commit", "--quiet", "-m", message}
+	var stdin []byte
+	if _, err := r.Run(ctx, nil, "diff", "--cached", "--quiet"); err == nil {
+		if _, err := r.Run(ctx, append(spec, 0), "update-index", "--add", "--remove", "-z", "--stdin"); err != nil {
+			return err
+		}
+	} else {
+		if _, err := r.Run(ctx, spec, "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+			return err
+		}
+		args = append(args, "--pathspec-from-file=-", "--pathspec-file-nul")
+		stdin = spec
 	}
 	var env []string
 	if !r.hasIdentity(ctx) {
 		env = []string{"GIT_AUTHOR_NAME=agent-vault", "GIT_AUTHOR_EMAIL=agent-vault@localhost",
 			"GIT_COMMITTER_NAME=agent-vault", "GIT_COMMITTER_EMAIL=agent-vault@localhost"}
 	}
-	_, err := run(ctx, r.Dir, env, spec, "commit", "--quiet", "-m", message, "--pathspec-from-file=-", "--pathspec-file-nul")
+	_, err := run(ctx, r.Dir, env, stdin, args...)
 	if err != nil && !r.staged(ctx, paths) {
 		// The files were written back to their committed content (a
 		// repair that undid an interrupted change): nothing to commit.

@@ -1,0 +1,104 @@
+package gitx
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRepo makes a repository with one commit holding v/keep, v/gone and
+// an ignore rule for *.key, like a vault's.
+func newRepo(t *testing.T) Repo {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "config", "user.name", "test")
+	git(t, dir, "config", "user.email", "test@example.invalid")
+	write(t, filepath.Join(dir, ".gitignore"), "*.key\n")
+	write(t, filepath.Join(dir, "v/keep"), "1")
+	write(t, filepath.Join(dir, "v/gone"), "1")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "init")
+	return Repo{Dir: dir}
+}
+
+// changes applies one of each kind of change under v/ and returns the
+// paths Commit is given.
+func changes(t *testing.T, r Repo) []string {
+	write(t, filepath.Join(r.Dir, "v/keep"), "2")
+	write(t, filepath.Join(r.Dir, "v/new/public.key"), "k")
+	if err := os.Remove(filepath.Join(r.Dir, "v/gone")); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"v/gone", "v/keep", "v/new/public.key"}
+}
+
+func lastCommit(t *testing.T, r Repo) (subject string, files []string) {
+	subject = git(t, r.Dir, "log", "-1", "--format=%s")
+	files = strings.Fields(git(t, r.Dir, "show", "--name-only", "--format=", "HEAD"))
+	slices.Sort(files)
+	return subject, files
+}
+
+// Commit records exactly the paths given, including a deletion and a file
+// the ignore rules match, whether or not the user has staged other work,
+// and leaves that other work staged.
+func TestCommitExactlyThePaths(t *testing.T) {
+	for _, userStaged := range []bool{false, true} {
+		r := newRepo(t)
+		paths := changes(t, r)
+		write(t, filepath.Join(r.Dir, "v/stray"), "not ours") // changed, never staged
+		if userStaged {
+			write(t, filepath.Join(r.Dir, "notes"), "staged by the user")
+			git(t, r.Dir, "add", "notes")
+		}
+		if err := r.Commit(context.Background(), "agent-vault: test", paths); err != nil {
+			t.Fatal(err)
+		}
+		subject, files := lastCommit(t, r)
+		if subject != "agent-vault: test" || !slices.Equal(files, paths) {
+			t.Errorf("user staged %v: commit %q has %v, want %v", userStaged, subject, files, paths)
+		}
+		status := git(t, r.Dir, "status", "--porcelain")
+		if userStaged != strings.Contains(status, "A  notes") || !strings.Contains(status, "?? v/stray") {
+			t.Errorf("user staged %v: status afterwards:\n%s", userStaged, status)
+		}
+	}
+}
+
+// Files written back to their committed content leave nothing to commit,
+// which is not an error.
+func TestCommitNothingChanged(t *testing.T) {
+	r := newRepo(t)
+	head := git(t, r.Dir, "rev-parse", "HEAD")
+	if err := r.Commit(context.Background(), "agent-vault: noop", []string{"v/keep"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, r.Dir, "rev-parse", "HEAD"); got != head {
+		t.Errorf("a commit was made: %s", got)
+	}
+}

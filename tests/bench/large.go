@@ -1,0 +1,87 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/osfs"
+)
+
+// LargeAgents is the number of agents sharing every secret of a large vault.
+const LargeAgents = 200
+
+// NewLarge builds, under dir, a vault of secrets secrets in Group shared
+// by LargeAgents agents, as a Git repository with keys in dir/home.
+func NewLarge(dir string, secrets int) (*Vault, string, error) {
+	v, err := Make(filepath.Join(dir, "repo"), Spec{Agents: LargeAgents, Secrets: secrets, Size: 64, Replicate: true, Git: true})
+	if err != nil {
+		return nil, "", err
+	}
+	home := filepath.Join(dir, "home")
+	return v, home, v.WriteKeys(home)
+}
+
+// LargeCases are in-process operations on a large vault, each from a
+// fresh open as a new process would do them: list, check with the owner
+// key (one owner unwrap per secret), a get by the last agent (and one more
+// on a session kept open, as a binding keeps it), and a set of
+// one new secret that no agent shares (the fixed cost of a change: policy
+// encoding, journal, manifest).
+func LargeCases(v *Vault) []Case {
+	sets := 0
+	owner, _ := core.ParseIdentity(v.OwnerKey)
+	last, _ := core.ParseIdentity(v.AgentKeys[len(v.AgentKeys)-1])
+	open := func() (*core.Vault, error) { return core.Open(os.DirFS(v.Repo)) }
+	var session *core.Session
+	return []Case{
+		{Name: "open", Run: func() error { _, err := open(); return err }},
+		{Name: "list", Run: func() error {
+			vault, err := open()
+			if err == nil {
+				_, err = vault.List("")
+			}
+			return err
+		}},
+		{Name: "check", Run: func() error {
+			vault, err := open()
+			if err == nil {
+				_, err = vault.Check(core.CheckOptions{Now: time.Now(), Owner: owner})
+			}
+			return err
+		}},
+		{Name: "get", Run: func() error {
+			vault, err := open()
+			if err == nil {
+				_, err = vault.WithIdentity(last).Get(v.Secrets[len(v.Secrets)-1])
+			}
+			return err
+		}},
+		{Name: "get, open session", Run: func() error {
+			if session == nil {
+				vault, err := open()
+				if err != nil {
+					return err
+				}
+				session = vault.WithIdentity(last)
+			}
+			_, err := session.Get(v.Secrets[len(v.Secrets)-1])
+			return err
+		}, Reps: 200},
+		{Name: "set", Run: func() error {
+			d, err := osfs.Open(filepath.Join(v.Repo, core.DirName))
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			e, err := core.Edit(d, core.EditOptions{Owner: owner})
+			if err != nil {
+				return err
+			}
+			sets++
+			return e.Set(fmt.Sprintf("solo/new-%d", sets), []byte("value"), core.SetOptions{})
+		}},
+	}
+}
