@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -106,11 +107,21 @@ func (r Repo) Commit(ctx context.Context, message string, paths []string) error 
 			return err
 		}
 	} else {
-		if _, err := r.Run(ctx, spec, "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
-			return err
+		// add refuses a pathspec that matches nothing, and commit one that
+		// is in neither the index nor HEAD: a deletion an interrupted run
+		// already staged is committed but not added.
+		add, commit := r.present(ctx, paths)
+		if len(commit) == 0 {
+			return nil
 		}
+		if len(add) > 0 {
+			if _, err := r.Run(ctx, []byte(strings.Join(add, "\x00")), "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"); err != nil {
+				return err
+			}
+		}
+		paths = commit
 		args = append(args, "--pathspec-from-file=-", "--pathspec-file-nul")
-		stdin = spec
+		stdin = []byte(strings.Join(commit, "\x00"))
 	}
 	var env []string
 	if !r.hasIdentity(ctx) {
@@ -124,6 +135,44 @@ func (r Repo) Commit(ctx context.Context, message string, paths []string) error 
 		return nil
 	}
 	return err
+}
+
+// present splits paths into those git add accepts (in the work tree or
+// the index) and those a commit accepts (those, plus deletions already
+// staged, which only HEAD still has).
+func (r Repo) present(ctx context.Context, paths []string) (add, commit []string) {
+	var missing []string
+	for _, p := range paths {
+		if _, err := os.Lstat(filepath.Join(r.Dir, p)); err == nil {
+			add = append(add, p)
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	commit = append([]string{}, add...)
+	if len(missing) == 0 {
+		return add, commit
+	}
+	// Missing paths are deletions, few per operation, so they fit in argv.
+	list := func(args ...string) []string {
+		out, err := r.Run(ctx, nil, append(args, append([]string{"--"}, missing...)...)...)
+		if err != nil {
+			return nil
+		}
+		var names []string
+		for _, p := range strings.Split(string(out), "\x00") {
+			if p != "" {
+				names = append(names, p)
+			}
+		}
+		return names
+	}
+	inIndex := list("ls-files", "-z")
+	inHead := list("ls-tree", "-r", "-z", "--name-only", "HEAD")
+	add = append(add, inIndex...)
+	commit = append(commit, inIndex...)
+	commit = append(commit, inHead...)
+	return add, commit
 }
 
 // staged reports whether any of paths differs between the index and HEAD.

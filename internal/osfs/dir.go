@@ -5,6 +5,7 @@ package osfs
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -84,6 +85,11 @@ func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode) error {
 func (d *Dir) Remove(name string) error {
 	fi, err := d.root.Lstat(name)
 	if err != nil {
+		// Already gone, perhaps removed by an interrupted run whose change
+		// was never committed: record it so this run's commit includes it.
+		if errors.Is(err, fs.ErrNotExist) {
+			d.record(name)
+		}
 		return err
 	}
 	if err := d.root.Remove(name); err != nil {

@@ -128,8 +128,9 @@ func TestCrashSafety(t *testing.T) {
 					pending++
 				}
 				afterCrash(t, f, e, op, i%2 == 0)
-				if e.Git(e.Repo, "status", "--porcelain", "--", core.DirName) != "" {
+				if st := e.Git(e.Repo, "status", "--porcelain", "--", core.DirName); st != "" {
 					dirty++
+					t.Logf("uncommitted after kill %d:\n%s", i, st)
 				}
 			}
 			// An early kill, before the journal exists, must leave the
