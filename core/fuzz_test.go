@@ -178,6 +178,7 @@ func FuzzParseIdentity(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(key)
+	// Seeds below are look-alikes, not real keys (placeholder text only).
 	f.Add([]byte("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"))
 	f.Add([]byte("# comment\n\nAGE-SECRET-KEY-PQ-1XYZ\n"))
 	f.Add([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----\n"))

@@ -29,6 +29,8 @@ func TestPreCommitHook(t *testing.T) {
 	}
 
 	ageKey, _, _ := core.NewKey()
+	// Except "age" (a throwaway generated right here), these are truncated
+	// look-alikes, not real keys: the hook matches the header lines.
 	keys := map[string]string{
 		"age":     string(ageKey),
 		"age-pq":  "AGE-SECRET-KEY-PQ-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n",

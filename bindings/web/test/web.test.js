@@ -207,6 +207,7 @@ describe("vault viewer page", () => {
     const ctx = await open();
     const { page } = ctx;
     await loadFixture(page);
+    // Not a real key: a made-up string that only looks like one.
     const bogus = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
     await pasteKey(page, bogus);
     await page.locator("#error").waitFor();
