@@ -34,11 +34,12 @@ func (p preferredIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 }
 
 // decrypt opens an age file with id, trying stanza first before the others
-// (-1 for no preference). The plaintext is shorter than the file, so it is
-// decrypted into one buffer of the file's size: no grown-and-dropped copies
-// of the secret are left behind for the garbage collector. (age's
-// DecryptReaderAt would give the exact size, but it marshals the whole
-// header once more, a cost that grows with the number of recipients.)
+// (-1 for no preference). The plaintext is shorter than what follows the
+// header, so it is decrypted into one buffer of that size: no
+// grown-and-dropped copies of the secret are left behind for the garbage
+// collector. (age's DecryptReaderAt would give the exact size, but it
+// encodes the whole header once more, a cost that grows with the number of
+// recipients.)
 func decrypt(data []byte, id age.Identity, first int, limit int64) ([]byte, error) {
 	return decryptAs(data, preferredIdentity{inner: id, first: first}, limit)
 }
@@ -49,7 +50,13 @@ func decryptAs(data []byte, id age.Identity, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, classifyDecrypt(err)
 	}
-	out := make([]byte, len(data))
+	// The header ends with the first line that starts with "---"; a
+	// header age accepts has no earlier one.
+	size := len(data)
+	if i := bytes.Index(data, []byte("\n---")); i >= 0 {
+		size -= i
+	}
+	out := make([]byte, size)
 	n := 0
 	for {
 		// Only io.EOF ends a complete file: a truncated one reports
