@@ -146,6 +146,10 @@ func (e *Editor) Grant(agent, group string) ([]string, error) {
 	if slices.Contains(a.Groups, group) {
 		return nil, errorf(CodeConflict, "agent %s already has group %s", agent, group)
 	}
+	if n := len(e.v.manifest.AgentsFor(group)); n >= MaxAgentsPerGroup {
+		return nil, errorf(CodeInvalidInput, "group %s already has %d agents, the most an age file can hold besides the owner", group, n).
+			withHint("split the group's secrets into another group")
+	}
 	m := e.v.manifest.clone()
 	ma := m.Agent(agent)
 	ma.Groups = append(ma.Groups, group)

@@ -109,6 +109,11 @@ func decryptFrom(src io.Reader, limit int64, ids ...age.Identity) ([]byte, error
 	return out, nil
 }
 
+// MaxAgentsPerGroup is how many agents may share a group. age refuses to
+// decrypt a file with more than 1024 recipient stanzas, and the owner
+// takes one.
+const MaxAgentsPerGroup = 1023
+
 // encrypt produces a binary age file for recipients, in the given order.
 func encrypt(plaintext []byte, recipients []age.Recipient) ([]byte, error) {
 	var buf bytes.Buffer

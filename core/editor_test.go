@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -262,5 +263,31 @@ func TestOwnerKeyRequired(t *testing.T) {
 	e2, _ := Edit(mustDir(t, tv.dir), EditOptions{Owner: agentKey})
 	if _, err := e2.Grant("a", "x"); CodeOf(err) != CodeInvalidKey {
 		t.Fatalf("grant with an agent key: %v", err)
+	}
+}
+
+// A group already shared by as many agents as an age file can carry
+// refuses one more, before anything is written.
+func TestGrantRefusesOverfullGroup(t *testing.T) {
+	tv := newTestVault(t)
+	m := &Manifest{Version: 1, Owners: []OwnerEntry{{Name: "owner", PublicKey: ownerPubFile}}}
+	for i := range MaxAgentsPerGroup {
+		m.Agents = append(m.Agents, AgentEntry{Name: fmt.Sprintf("a%04d", i), Groups: []string{"g"}})
+	}
+	m.Agents = append(m.Agents, AgentEntry{Name: "extra", Groups: []string{}})
+	m.Groups = []GroupEntry{{Name: "g", Secrets: []string{}}}
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tv.dir, manifestFile)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tv.editor(nil).Grant("extra", "g"); CodeOf(err) != CodeInvalidInput {
+		t.Fatalf("grant to a full group: %v, want invalid_input", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
+		t.Fatal("a refused grant changed the manifest")
 	}
 }
