@@ -30,6 +30,13 @@ type WriteFS interface {
 	Remove(name string) error
 }
 
+// dirSyncDeferrer is a WriteFS that can leave the durability of renames
+// and removals to one sync per directory at the end of a batch.
+type dirSyncDeferrer interface {
+	DeferDirSyncs()
+	SyncDirs()
+}
+
 // checkNoSymlinks refuses name if it or any parent directory is a symlink.
 // A WASI preopen or os.Root does not stop a link inside the vault from
 // pointing elsewhere, so core checks every component itself.

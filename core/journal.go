@@ -85,6 +85,13 @@ func (e *Editor) Finish() error { return removeFile(e.w, journalFile) }
 // apply brings the vault to the state p describes. m is the manifest p
 // holds, already parsed, or nil when repairing from the journal alone.
 func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
+	// The journal covers a crash here whatever order the writes reach the
+	// disk in, so they need to be durable only before it goes: one sync
+	// per directory at the end instead of one per file.
+	if d, ok := e.w.(dirSyncDeferrer); ok {
+		d.DeferDirSyncs()
+		defer d.SyncDirs()
+	}
 	// The journal holds the manifest's encoding: write that rather than
 	// encode it again, a cost that grows with the vault.
 	mdata := []byte(p.Manifest)

@@ -22,6 +22,9 @@ type Dir struct {
 
 	mu      sync.Mutex
 	changed map[string]bool
+	// pending holds directories whose sync is deferred, nil when syncs
+	// are not deferred.
+	pending map[string]bool
 }
 
 // Open opens dir, which must exist.
@@ -102,13 +105,50 @@ func (d *Dir) Remove(name string) error {
 	return nil
 }
 
-// syncDir makes a rename or unlink in dir durable. Errors are ignored:
-// some file systems cannot sync directories, and the data itself is
-// already synced.
+// syncDir makes a rename or unlink in dir durable, now or, while syncs
+// are deferred, at SyncDirs.
 func (d *Dir) syncDir(dir string) {
+	d.mu.Lock()
+	if d.pending != nil {
+		d.pending[dir] = true
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	d.fsyncDir(dir)
+}
+
+// fsyncDir syncs dir. Errors are ignored: some file systems cannot sync
+// directories, and the files' data is synced on its own.
+func (d *Dir) fsyncDir(dir string) {
 	if f, err := d.root.Open(dir); err == nil {
 		f.Sync()
 		f.Close()
+	}
+}
+
+// DeferDirSyncs makes later writes and removals leave their directory sync
+// to SyncDirs. File contents are still synced before each rename, so a
+// crash leaves every file old or new; only which of the two is open until
+// SyncDirs. Bulk work under a journal uses it: one sync per directory then
+// replaces one per file.
+func (d *Dir) DeferDirSyncs() {
+	d.mu.Lock()
+	if d.pending == nil {
+		d.pending = map[string]bool{}
+	}
+	d.mu.Unlock()
+}
+
+// SyncDirs syncs every directory deferred since DeferDirSyncs, once each,
+// and ends the deferral.
+func (d *Dir) SyncDirs() {
+	d.mu.Lock()
+	dirs := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+	for dir := range dirs {
+		d.fsyncDir(dir)
 	}
 }
 
