@@ -43,6 +43,9 @@ type CheckOptions struct {
 // It reads metadata and headers only, plus one owner unwrap per secret
 // when the owner key is given.
 func (v *Vault) Check(opts CheckOptions) ([]Finding, error) {
+	if _, err := v.policy(); err != nil {
+		return nil, err
+	}
 	c := &checker{v: v, now: opts.Now, owner: opts.Owner}
 	if opts.Owner != nil && opts.Owner.recipient != v.ownerPub {
 		c.add(SeverityError, "wrong_owner_key", "owner.pub", "the key given is not the owner key; ciphertext was not verified")

@@ -43,6 +43,9 @@ func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := v.policy(); err != nil {
+		return nil, err
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -54,6 +57,10 @@ func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
 
 // Vault returns the vault being edited.
 func (e *Editor) Vault() *Vault { return e.v }
+
+// Manifest returns the policy as it stands, loaded when editing began.
+// Callers must not modify it.
+func (e *Editor) Manifest() *Manifest { return e.v.manifest }
 
 // Init creates a new vault in w, which is rooted at the (possibly empty)
 // .agent-vault directory. It refuses to touch an existing vault.

@@ -200,7 +200,7 @@ func TestSetKeepsCreatedGroupAndExpiry(t *testing.T) {
 		t.Fatalf("metadata after update: %+v", m)
 	}
 	tv.mustGet("owner", "token", []byte("v2"))
-	if g := e.Vault().Manifest().GroupOf("token"); g != "ops" {
+	if g := e.Manifest().GroupOf("token"); g != "ops" {
 		t.Fatalf("group %q", g)
 	}
 }

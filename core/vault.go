@@ -10,13 +10,18 @@ import (
 	"sync"
 )
 
-// Vault is an opened .agent-vault directory: its parsed configuration and
-// policy, read once. A Vault is not safe for concurrent mutation; readers
-// may share one.
+// Vault is an opened .agent-vault directory: its configuration, read at
+// open, and its policy, parsed once on first use. A get needs no policy,
+// and parsing it is the one cost of opening that grows with the number of
+// secrets. A Vault is not safe for concurrent mutation; readers may share
+// one.
 type Vault struct {
 	fsys     fs.FS
-	manifest *Manifest
 	ownerPub string
+
+	policyOnce sync.Once
+	policyErr  error
+	manifest   *Manifest
 }
 
 // Open locates and loads a vault in fsys. fsys may be rooted at a
@@ -28,7 +33,7 @@ func Open(fsys fs.FS) (*Vault, error) {
 		return nil, err
 	}
 	v := &Vault{fsys: root}
-	if err := v.reload(); err != nil {
+	if err := v.load(); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -52,8 +57,8 @@ func locate(fsys fs.FS) (fs.FS, error) {
 		withHint("run 'agent-vault init' in the repository, or point at the directory that contains %s", DirName)
 }
 
-// reload re-reads config, owner key and manifest from disk.
-func (v *Vault) reload() error {
+// load reads config and owner key, and makes sure the manifest is there.
+func (v *Vault) load() error {
 	cfg, err := readFile(v.fsys, configFile, maxYAMLSize)
 	if err != nil {
 		return classifyRead(err, CodeVaultNotFound, "failed to read config")
@@ -69,16 +74,23 @@ func (v *Vault) reload() error {
 	if _, err := ParseRecipient(v.ownerPub); err != nil {
 		return wrap(CodeCorruptVault, err, "invalid %s/%s", DirName, ownerPubFile)
 	}
-	data, err := readFile(v.fsys, manifestFile, maxYAMLSize)
-	if err != nil {
+	if err := checkNoSymlinks(v.fsys, manifestFile); err != nil {
 		return classifyRead(err, CodeVaultNotFound, "failed to read manifest")
 	}
-	m, err := ParseManifest(data)
-	if err != nil {
-		return err
-	}
-	v.manifest = m
 	return nil
+}
+
+// policy parses the manifest on first use.
+func (v *Vault) policy() (*Manifest, error) {
+	v.policyOnce.Do(func() {
+		data, err := readFile(v.fsys, manifestFile, maxYAMLSize)
+		if err != nil {
+			v.policyErr = classifyRead(err, CodeVaultNotFound, "failed to read manifest")
+			return
+		}
+		v.manifest, v.policyErr = ParseManifest(data)
+	})
+	return v.manifest, v.policyErr
 }
 
 // checkConfig accepts version 1 with the age format only.
@@ -113,7 +125,7 @@ func classifyRead(err error, missingCode Code, msg string) error {
 }
 
 // Manifest returns the vault's policy. Callers must not modify it.
-func (v *Vault) Manifest() *Manifest { return v.manifest }
+func (v *Vault) Manifest() (*Manifest, error) { return v.policy() }
 
 // OwnerRecipient returns the owner's public key.
 func (v *Vault) OwnerRecipient() string { return v.ownerPub }
@@ -144,12 +156,16 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 		if err := ValidateName("group", group); err != nil {
 			return nil, err
 		}
-		if v.manifest.Group(group) == nil {
-			return nil, errorf(CodeInvalidInput, "unknown group %q", group)
-		}
+	}
+	m, err := v.policy()
+	if err != nil {
+		return nil, err
+	}
+	if group != "" && m.Group(group) == nil {
+		return nil, errorf(CodeInvalidInput, "unknown group %q", group)
 	}
 	var names []string
-	for _, g := range v.manifest.Groups {
+	for _, g := range m.Groups {
 		if group == "" || g.Name == group {
 			names = append(names, g.Secrets...)
 		}
@@ -184,8 +200,12 @@ type AgentInfo struct {
 
 // Agents lists the agents in manifest order with their public keys.
 func (v *Vault) Agents() ([]AgentInfo, error) {
-	out := make([]AgentInfo, 0, len(v.manifest.Agents))
-	for _, a := range v.manifest.Agents {
+	m, err := v.policy()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AgentInfo, 0, len(m.Agents))
+	for _, a := range m.Agents {
 		pub, err := v.agentRecipient(a.Name)
 		if err != nil && CodeOf(err) != CodeSecretNotFound {
 			return nil, err
@@ -215,9 +235,10 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 }
 
 // Session is a vault opened with one identity. The identity is parsed once
-// and its place in the policy is worked out once, on first use, so every
-// Get costs one file read and one unwrap. A Session is safe for concurrent
-// use.
+// and which agent it is is worked out once, on first use; the stanza that
+// is its own in a secret is learned from the secret's metadata the first
+// time that secret is read. Every later Get then costs one file read and
+// one unwrap. A Session is safe for concurrent use.
 type Session struct {
 	v       *Vault
 	id      *Identity
@@ -227,14 +248,15 @@ type Session struct {
 	// name is the agent this identity belongs to, "" for the owner or an
 	// identity the vault does not know.
 	name string
-	// groupOf and index give, per secret's group, this identity's stanza.
-	groupOf map[string]string
-	index   map[string]int
+
+	mu sync.Mutex
+	// stanzas holds, per secret read, this identity's stanza (-1 unknown).
+	stanzas map[string]int
 }
 
 // WithIdentity returns a session that reads secrets as id.
 func (v *Vault) WithIdentity(id *Identity) *Session {
-	return &Session{v: v, id: id, isOwner: id.recipient == v.ownerPub}
+	return &Session{v: v, id: id, isOwner: id.recipient == v.ownerPub, stanzas: map[string]int{}}
 }
 
 // Vault returns the underlying vault.
@@ -243,46 +265,36 @@ func (s *Session) Vault() *Vault { return s.v }
 // Recipient returns the session identity's public key.
 func (s *Session) Recipient() string { return s.id.recipient }
 
-// learn finds which agent the identity is, reading public keys until one
-// matches, and where its stanza sits in each group's secrets.
-func (s *Session) learn() {
-	s.once.Do(func() {
-		if s.isOwner {
-			return
-		}
-		m := s.v.manifest
-		is := func(name string) bool {
-			pub, err := s.v.agentRecipient(name)
-			return err == nil && pub == s.id.recipient
-		}
-		if h := s.id.agentHint; h != "" && m.Agent(h) != nil && is(h) {
-			s.name = h
-		}
-		for i := 0; s.name == "" && i < len(m.Agents); i++ {
-			if is(m.Agents[i].Name) {
-				s.name = m.Agents[i].Name
-			}
-		}
-		if s.name == "" {
-			return
-		}
-		s.groupOf = m.groupIndex()
-		s.index = map[string]int{}
-		for _, g := range m.Groups {
-			if i := slices.Index(m.AgentsFor(g.Name), s.name); i >= 0 {
-				s.index[g.Name] = i + 1
-			}
-		}
-	})
-}
-
 // Name returns "owner", the agent name, or "" for an unknown identity.
 func (s *Session) Name() string {
 	if s.isOwner {
 		return "owner"
 	}
-	s.learn()
+	s.once.Do(func() { s.name = s.findName() })
 	return s.name
+}
+
+// findName finds which agent the identity is. A key file named after its
+// agent is confirmed by that agent's public key alone; otherwise public
+// keys are read in policy order until one matches.
+func (s *Session) findName() string {
+	is := func(name string) bool {
+		pub, err := s.v.agentRecipient(name)
+		return err == nil && pub == s.id.recipient
+	}
+	if h := s.id.agentHint; h != "" && is(h) {
+		return h
+	}
+	m, err := s.v.policy()
+	if err != nil {
+		return ""
+	}
+	for _, a := range m.Agents {
+		if is(a.Name) {
+			return a.Name
+		}
+	}
+	return ""
 }
 
 // Get decrypts one secret. The caller owns the returned bytes and should
@@ -305,25 +317,43 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	return pt, nil
 }
 
-// stanzaIndex predicts which stanza of secret belongs to this identity,
-// from the policy already in memory: the owner is first, then the group's
-// agents in manifest order. It reads no file, so a get costs the same
-// whatever the number of agents. -1 means no prediction.
+// stanzaIndex predicts which stanza of secret belongs to this identity:
+// the owner's is first, then come the agents in the order of the secret's
+// authorized_agents. The metadata is read once per secret; a prediction
+// that fails only means every stanza is tried. -1 means no prediction.
 func (s *Session) stanzaIndex(secret string) int {
 	if s.isOwner {
 		return 0
 	}
-	s.learn()
-	if i, ok := s.index[s.groupOf[secret]]; ok {
+	name := s.Name()
+	if name == "" {
+		return -1
+	}
+	s.mu.Lock()
+	i, ok := s.stanzas[secret]
+	s.mu.Unlock()
+	if ok {
 		return i
 	}
-	return -1
+	i = -1
+	if meta, err := s.v.Metadata(secret); err == nil {
+		if j := slices.Index(meta.AuthorizedAgents, name); j >= 0 {
+			i = j + 1
+		}
+	}
+	s.mu.Lock()
+	s.stanzas[secret] = i
+	s.mu.Unlock()
+	return i
 }
 
 // notAuthorized explains which group the identity would need.
 func (s *Session) notAuthorized(secret string) error {
 	e := errorf(CodeNotAuthorized, "not authorized to read %s", secret)
-	group := s.v.manifest.GroupOf(secret)
+	var group string
+	if m, err := s.v.policy(); err == nil {
+		group = m.GroupOf(secret)
+	}
 	who := s.Name()
 	switch {
 	case group != "" && who != "":
@@ -342,14 +372,18 @@ type GroupInfo struct {
 }
 
 // Groups lists the groups in manifest order with their secrets and agents.
-func (v *Vault) Groups() []GroupInfo {
-	out := make([]GroupInfo, 0, len(v.manifest.Groups))
-	for _, g := range v.manifest.Groups {
-		agents := v.manifest.AgentsFor(g.Name)
+func (v *Vault) Groups() ([]GroupInfo, error) {
+	m, err := v.policy()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GroupInfo, 0, len(m.Groups))
+	for _, g := range m.Groups {
+		agents := m.AgentsFor(g.Name)
 		if agents == nil {
 			agents = []string{}
 		}
 		out = append(out, GroupInfo{Name: g.Name, Secrets: append([]string{}, g.Secrets...), Agents: agents})
 	}
-	return out
+	return out, nil
 }

@@ -193,7 +193,7 @@ func runRecoverAgent(c *ctx, args []string) error {
 	var moved string
 	var affected []string
 	err = c.edit(editSpec{needOwner: true, op: "recover-agent", args: args}, "recover agent "+name, func(e *core.Editor) error {
-		if e.Vault().Manifest().Agent(name) == nil {
+		if e.Manifest().Agent(name) == nil {
 			return &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("unknown agent %q", name)}
 		}
 		if _, err := os.Lstat(keyPath); err == nil {

@@ -118,8 +118,9 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 
 	v := openVault(t, e)
+	m := openPolicy(t, e)
 	for agent, groups := range want {
-		got := slices.Clone(v.Manifest().Agent(agent).Groups)
+		got := slices.Clone(m.Agent(agent).Groups)
 		sort.Strings(got)
 		if !slices.Equal(got, groups) {
 			t.Errorf("agent %s has groups %v, want %v (an update was lost)", agent, got, groups)

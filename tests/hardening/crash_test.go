@@ -46,14 +46,14 @@ func crashOps() []crashOp {
 	return []crashOp{
 		{name: "grant", args: []string{"grant", "dave", "g1"},
 			applied: func(t *testing.T, f *fixture, e *clitest.Env) bool {
-				return slices.Contains(openVault(t, e).Manifest().Agent("dave").Groups, "g1")
+				return slices.Contains(openPolicy(t, e).Agent("dave").Groups, "g1")
 			},
 			verify: func(t *testing.T, f *fixture, e *clitest.Env) {
 				reads(t, f, e, e.AgentKey("dave"), f.groupSecrets["g1"], nil)
 			}},
 		{name: "revoke", args: []string{"revoke", "bob", "g1"},
 			applied: func(t *testing.T, f *fixture, e *clitest.Env) bool {
-				return !slices.Contains(openVault(t, e).Manifest().Agent("bob").Groups, "g1")
+				return !slices.Contains(openPolicy(t, e).Agent("bob").Groups, "g1")
 			},
 			verify: func(t *testing.T, f *fixture, e *clitest.Env) {
 				refused(t, e, e.AgentKey("bob"), f.groupSecrets["g1"])
@@ -61,7 +61,7 @@ func crashOps() []crashOp {
 			}},
 		{name: "remove-agent", args: []string{"remove-agent", "carol"},
 			applied: func(t *testing.T, f *fixture, e *clitest.Env) bool {
-				return openVault(t, e).Manifest().Agent("carol") == nil
+				return openPolicy(t, e).Agent("carol") == nil
 			},
 			verify: func(t *testing.T, f *fixture, e *clitest.Env) {
 				refused(t, e, e.AgentKey("carol"), append(slices.Clone(f.groupSecrets["g2"]), f.groupSecrets["g3"]...))
@@ -82,7 +82,7 @@ func crashOps() []crashOp {
 		{name: "set-with-grant", args: []string{"set", "g2/fresh", string(fresh), "--agents", "dave"},
 			changed: map[string][]byte{"g2/fresh": fresh},
 			applied: func(t *testing.T, f *fixture, e *clitest.Env) bool {
-				return openVault(t, e).Manifest().GroupOf("g2/fresh") == "g2"
+				return openPolicy(t, e).GroupOf("g2/fresh") == "g2"
 			},
 			verify: func(t *testing.T, f *fixture, e *clitest.Env) {
 				reads(t, f, e, e.AgentKey("dave"), append(slices.Clone(f.groupSecrets["g2"]), "g2/fresh"),

@@ -277,6 +277,16 @@ func openVault(t testing.TB, e *clitest.Env) *core.Vault {
 	return v
 }
 
+// openPolicy returns the manifest of the vault in e's repository.
+func openPolicy(t testing.TB, e *clitest.Env) *core.Manifest {
+	t.Helper()
+	m, err := openVault(t, e).Manifest()
+	if err != nil {
+		t.Fatalf("read manifest: %v", err)
+	}
+	return m
+}
+
 // copyEnv clones a whole test environment (HOME, repository, remote and
 // anything else beside them) into a fresh directory with cp -a, which keeps modes and symlinks.
 func copyEnv(t testing.TB, src *clitest.Env) *clitest.Env {

@@ -63,6 +63,13 @@ func openAll(code core.Code) []probe {
 		{args: checkAll, code: code}, {args: setNew, code: code}}
 }
 
+// policyDamage probes a damaged manifest: a get reads no policy and
+// succeeds, everything that reads policy fails with code.
+func policyDamage(code core.Code) []probe {
+	return []probe{{args: getApp}, {args: listAll, code: code}, {args: listAgent, code: code},
+		{args: checkAll, code: code}, {args: setNew, code: code}}
+}
+
 func link(t *testing.T, target, name string) {
 	t.Helper()
 	os.RemoveAll(name)
@@ -186,13 +193,13 @@ func hostileCases() []hostileCase {
 			[]probe{{args: []string{"check", "--repair"}, code: core.CodeCorruptVault}}},
 		{"manifest billion laughs", func(t *testing.T, h *hostileEnv) {
 			write(t, manifest(h), append([]byte("version: 1\n"), laughs("groups")...))
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"metadata billion laughs", func(t *testing.T, h *hostileEnv) {
 			write(t, meta(h, "app/s0000"), laughs("authorized_agents"))
 		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: getApp}, {args: checkAll, finding: "bad_metadata"}}},
 		{"manifest of 20 MB", func(t *testing.T, h *hostileEnv) {
 			write(t, manifest(h), append([]byte("version: 1\nowners: []\n# "), bytes.Repeat([]byte("x"), 20<<20)...))
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"metadata of 20 MB", func(t *testing.T, h *hostileEnv) {
 			write(t, meta(h, "app/s0000"), append([]byte("name: app/s0000\n# "), bytes.Repeat([]byte("x"), 20<<20)...))
 		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: checkAll, finding: "bad_metadata"}}},
@@ -200,7 +207,7 @@ func hostileCases() []hostileCase {
 			[]probe{{args: getApp, code: core.CodeCorruptVault}, {args: checkAll, finding: "unreadable"}}},
 		{"deeply nested manifest", func(t *testing.T, h *hostileEnv) {
 			write(t, manifest(h), []byte("version: 1\ngroups: "+strings.Repeat("[", 200000)+strings.Repeat("]", 200000)+"\n"))
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"deeply nested metadata", func(t *testing.T, h *hostileEnv) {
 			write(t, meta(h, "app/s0000"), []byte("name: app/s0000\ngroup: app\nauthorized_agents:\n"+strings.Repeat("- [", 50000)))
 		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: checkAll, finding: "bad_metadata"}}},
@@ -230,13 +237,13 @@ func hostileCases() []hostileCase {
 		}, []probe{{args: []string{"get", "app/ghost"}, code: core.CodeSecretNotFound}, {args: checkAll, finding: "missing_file"}}},
 		{"traversal in a manifest secret path", func(t *testing.T, h *hostileEnv) {
 			editFile(t, manifest(h), func(s string) string { return strings.Replace(s, "app/s0001", `"../../etc/passwd"`, 1) })
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"traversal in a manifest agent name", func(t *testing.T, h *hostileEnv) {
 			editFile(t, manifest(h), func(s string) string { return strings.Replace(s, "name: bot2", `name: "../x"`, 1) })
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"look-alike Unicode agent name", func(t *testing.T, h *hostileEnv) {
 			editFile(t, manifest(h), func(s string) string { return strings.Replace(s, "name: bot2", "name: b\u043et2", 1) })
-		}, corruptOpen},
+		}, policyDamage(core.CodeCorruptVault)},
 		{"metadata naming another secret", func(t *testing.T, h *hostileEnv) {
 			editFile(t, meta(h, "app/s0000"), func(s string) string { return strings.Replace(s, "app/s0000", "app/s0001", 1) })
 		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: checkAll, finding: "bad_metadata"}}},

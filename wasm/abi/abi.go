@@ -153,7 +153,11 @@ func (d *Dispatcher) dispatch(r *Request) (any, error) {
 		}
 		return map[string]any{"agents": agents}, nil
 	case "groups":
-		return map[string]any{"groups": s.v.Groups()}, nil
+		groups, err := s.v.Groups()
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"groups": groups}, nil
 	case "check":
 		return d.check(s, r)
 	}

@@ -109,9 +109,24 @@ func TestBrokenVaultYAML(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			os.WriteFile(filepath.Join(vd, "manifest.yaml"), []byte(manifest), 0o644)
-			_, err := rt.OpenVault(ctx, dir, nil)
+			// The policy is parsed when first needed, so the damage shows
+			// on every operation that reads it.
+			v, err := rt.OpenVault(ctx, dir, nil)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer v.Close(ctx)
+			_, err = v.List(ctx, "")
 			if core.CodeOf(err) != core.CodeCorruptVault {
-				t.Fatalf("got %v, want corrupt_vault", err)
+				t.Fatalf("list: got %v, want corrupt_vault", err)
+			}
+			_, err = v.Agents(ctx)
+			if core.CodeOf(err) != core.CodeCorruptVault {
+				t.Fatalf("agents: got %v, want corrupt_vault", err)
+			}
+			_, err = v.Check(ctx, "")
+			if core.CodeOf(err) != core.CodeCorruptVault {
+				t.Fatalf("check: got %v, want corrupt_vault", err)
 			}
 		})
 	}

@@ -20,12 +20,18 @@ type hostileCase struct {
 }
 
 // writeHostile makes tests/vectors/hostile/<name>/ vaults and hostile.json.
-func writeHostile() {
+func writeHostile(fixture []secret) {
 	root := filepath.Join(out, "hostile")
 	must(os.RemoveAll(root))
 	secrets := func(v string, p ...string) string { return filepath.Join(append([]string{v, "secrets"}, p...)...) }
 	getAs := func(key, secret, code string) Case {
 		return Case{Name: "get " + secret + " as " + key, Op: "get", Key: key, Secret: secret, Expect: Expect{Error: code}}
+	}
+	getValue := func(key, secret string) Case {
+		return Case{Name: "get " + secret + " as " + key, Op: "get", Key: key, Secret: secret, Expect: Expect{ValueB64: valueOf(fixture, secret)}}
+	}
+	checkErr := func(code string) Case {
+		return Case{Name: "check", Op: "check", Key: "none", Expect: Expect{Error: code}}
 	}
 	list := func(code string) Case {
 		return Case{Name: "list", Op: "list", Key: "none", Expect: Expect{Error: code}}
@@ -93,7 +99,9 @@ func writeHostile() {
 			data, err := os.ReadFile(p)
 			must(err)
 			write(p, strings.Replace(string(data), "secrets: [postgres/conn]", "secrets: [postgres/conn, ../../../../etc/passwd]", 1))
-		}, cases: []Case{list("corrupt_vault"), getAs("owner", "postgres/conn", "corrupt_vault")}},
+			// A get reads no policy, so the damage shows where policy is
+			// read: list, check and every change.
+		}, cases: []Case{list("corrupt_vault"), checkErr("corrupt_vault"), getValue("owner", "postgres/conn")}},
 		{name: "traversal-agent-name", mutate: func(v string) {
 			p := filepath.Join(v, "manifest.yaml")
 			data, err := os.ReadFile(p)

@@ -123,7 +123,7 @@ func main() {
 	must(os.WriteFile(filepath.Join(out, "keys", "not-a-key.key"), []byte("# a file that holds no key\nhello\n"), 0o600))
 
 	writeCases(secrets)
-	writeHostile()
+	writeHostile(secrets)
 	log.Printf("wrote %s/vault, %s/keys, %s/hostile, cases.json and hostile.json", out, out, out)
 }
 
@@ -146,15 +146,7 @@ type Expect struct {
 }
 
 func writeCases(secrets []secret) {
-	value := func(p string) *string {
-		for _, s := range secrets {
-			if s.path == p {
-				v := base64.StdEncoding.EncodeToString(s.value)
-				return &v
-			}
-		}
-		panic(p)
-	}
+	value := func(p string) *string { return valueOf(secrets, p) }
 	var cases []Case
 	get := func(key, p string, ok bool, errCode string) {
 		c := Case{Name: fmt.Sprintf("get %s as %s", p, key), Op: "get", Key: key, Secret: p}
@@ -203,6 +195,17 @@ func writeCases(secrets []secret) {
 		}}},
 	)
 	writeJSON(filepath.Join(out, "cases.json"), map[string]any{"version": 1, "now": now, "vault": "vault", "keys": "keys", "cases": cases})
+}
+
+// valueOf is the base64 of fixture secret p's value.
+func valueOf(secrets []secret, p string) *string {
+	for _, s := range secrets {
+		if s.path == p {
+			v := base64.StdEncoding.EncodeToString(s.value)
+			return &v
+		}
+	}
+	panic(p)
 }
 
 func writeJSON(path string, doc any) {
