@@ -26,14 +26,20 @@ func NewLarge(dir string, secrets int) (*Vault, string, error) {
 
 // LargeCases are in-process operations on a large vault, each from a
 // fresh open as a new process would do them: list, check with the owner
-// key (one owner unwrap per secret), a get by the last agent (and one more
-// on a session kept open, as a binding keeps it), and a set of
-// one new secret that no agent shares (the fixed cost of a change: policy
-// encoding, journal, manifest).
-func LargeCases(v *Vault) []Case {
+// key (one owner unwrap per secret), a get by the last agent with its key
+// file from home, as the CLI reads it (and one more on a session kept
+// open, as a binding keeps it), and a set of one new secret that no agent
+// shares (the fixed cost of a change: policy encoding, journal, manifest).
+func LargeCases(v *Vault, home string) ([]Case, error) {
 	sets := 0
-	owner, _ := core.ParseIdentity(v.OwnerKey)
-	last, _ := core.ParseIdentity(v.AgentKeys[len(v.AgentKeys)-1])
+	owner, err := core.ParseIdentity(v.OwnerKey)
+	if err != nil {
+		return nil, err
+	}
+	last, err := core.LoadIdentity(core.KeySpec{Path: core.AgentKeyPath(home, v.Agents[len(v.Agents)-1])}, os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
 	open := func() (*core.Vault, error) { return core.Open(os.DirFS(v.Repo)) }
 	var session *core.Session
 	return []Case{
@@ -83,5 +89,5 @@ func LargeCases(v *Vault) []Case {
 			sets++
 			return e.Set(fmt.Sprintf("solo/new-%d", sets), []byte("value"), core.SetOptions{})
 		}},
-	}
+	}, nil
 }

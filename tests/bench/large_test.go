@@ -10,11 +10,15 @@ import (
 // check should grow at most linearly with the vault; get should not grow.
 func BenchmarkLarge(b *testing.B) {
 	for _, n := range []int{2500, 10000} {
-		v, _, err := NewLarge(b.TempDir(), n)
+		v, home, err := NewLarge(b.TempDir(), n)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, c := range LargeCases(v) {
+		cases, err := LargeCases(v, home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/secrets=%d", c.Name, n), func(b *testing.B) {
 				for b.Loop() {
 					if err := c.Run(); err != nil {

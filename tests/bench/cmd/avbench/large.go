@@ -27,7 +27,11 @@ func sectionLarge(c *config, r *report) error {
 		if err != nil {
 			return err
 		}
-		for _, lc := range bench.LargeCases(v) {
+		lcs, err := bench.LargeCases(v, home)
+		if err != nil {
+			return err
+		}
+		for _, lc := range lcs {
 			lc.Name = fmt.Sprintf("%s/%d", lc.Name, n)
 			cases = append(cases, lc)
 		}
