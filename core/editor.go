@@ -15,7 +15,8 @@ type EditOptions struct {
 	Owner *Identity
 	// Now returns the current time; defaults to time.Now.
 	Now func() time.Time
-	// Workers bounds parallel re-encryption; defaults to GOMAXPROCS.
+	// Workers is how many secrets are encrypted at once; defaults to
+	// GOMAXPROCS. 1 works through them one by one.
 	Workers int
 	// Progress, if set, is called as bulk work advances.
 	Progress func(done, total int)
@@ -33,7 +34,6 @@ type Editor struct {
 	v    *Vault
 	w    WriteFS
 	opts EditOptions
-	cpu  chan struct{} // opts.Workers slots, see compute
 }
 
 // Edit opens the vault in w (rooted at the .agent-vault directory) for
@@ -52,7 +52,7 @@ func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Editor{v: v, w: w, opts: opts, cpu: make(chan struct{}, opts.Workers)}, nil
+	return &Editor{v: v, w: w, opts: opts}, nil
 }
 
 // Vault returns the vault being edited.

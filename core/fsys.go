@@ -37,6 +37,15 @@ type dirSyncDeferrer interface {
 	SyncDirs()
 }
 
+// writeStager is a WriteFS that can hold writes back and make many durable
+// at once. Until CommitStaged, reads see the old files.
+type writeStager interface {
+	StageWrites()
+	// CommitStaged makes the staged writes durable and puts them in
+	// place, or with discard drops them.
+	CommitStaged(discard bool) error
+}
+
 // checkNoSymlinks refuses name if it or any parent directory is a symlink.
 // A WASI preopen or os.Root does not stop a link inside the vault from
 // pointing elsewhere, so core checks every component itself.

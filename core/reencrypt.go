@@ -1,13 +1,14 @@
 package core
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
 
 // reencrypt rewrites each secret so its recipients match the current
 // policy. It decrypts with the owner key (stanza 0, one unwrap); memory
-// stays at one secret per worker whatever the vault size.
+// holds one secret per worker, and the names of the files written.
 func (e *Editor) reencrypt(secrets []string) error {
 	if len(secrets) == 0 {
 		return nil
@@ -20,23 +21,29 @@ func (e *Editor) reencrypt(secrets []string) error {
 		return err
 	}
 	groups := e.v.manifest.groupIndex()
-	return e.parallel(len(secrets), func(i int) error { return e.reencryptOne(rc, groups, secrets[i]) })
+	work := func() error {
+		return e.parallel(len(secrets), func(i int) error { return e.reencryptOne(rc, groups, secrets[i]) })
+	}
+	// Each secret is read once, before its own write, so the writes can be
+	// staged and made durable together rather than file by file.
+	st, ok := e.w.(writeStager)
+	if !ok {
+		return work()
+	}
+	st.StageWrites()
+	err = work()
+	if cerr := st.CommitStaged(err != nil); err == nil && cerr != nil {
+		err = fmt.Errorf("failed to write the re-encrypted secrets: %w", cerr)
+	}
+	return err
 }
 
-// parallel runs fn(0..n-1), reports progress, and stops handing out work
-// at the first error. It runs twice as many goroutines as opts.Workers:
-// the crypto in fn holds one of opts.Workers slots (compute), and the
-// extra goroutines keep the cores busy while others wait for the disk to
-// sync a file.
+// parallel runs fn(0..n-1) on opts.Workers goroutines, reports progress,
+// and stops handing out work at the first error. Each secret's work is
+// mostly crypto; its writes are staged (see reencrypt) and never wait for
+// the disk, so one goroutine per core keeps every core busy.
 func (e *Editor) parallel(n int, fn func(i int) error) error {
-	return parallel(2*e.opts.Workers, n, fn, e.opts.Progress)
-}
-
-// compute runs fn in one of the opts.Workers slots for CPU-bound work.
-func (e *Editor) compute(fn func() error) error {
-	e.cpu <- struct{}{}
-	defer func() { <-e.cpu }()
-	return fn()
+	return parallel(e.opts.Workers, n, fn, e.opts.Progress)
 }
 
 // parallel runs fn(0..n-1) on workers goroutines (at least one), calls
@@ -91,11 +98,7 @@ func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secr
 	if err != nil {
 		return classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
-	var pt []byte
-	err = e.compute(func() (err error) {
-		pt, err = decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
-		return err
-	})
+	pt, err := decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
 	if err != nil {
 		return wrap(CodeOf(err), err, "failed to decrypt %s with the owner key", secret)
 	}

@@ -132,16 +132,13 @@ func (e *Editor) writeSecret(rc *recipientCache, meta *Metadata, value []byte) e
 	if err != nil {
 		return err
 	}
-	var ct, mdata []byte
-	err = e.compute(func() (err error) {
-		if ct, err = encrypt(value, recipients); err != nil {
-			return err
-		}
-		m := *meta
-		m.AuthorizedAgents = agents
-		mdata, err = m.Marshal()
+	ct, err := encrypt(value, recipients)
+	if err != nil {
 		return err
-	})
+	}
+	m := *meta
+	m.AuthorizedAgents = agents
+	mdata, err := m.Marshal()
 	if err != nil {
 		return err
 	}

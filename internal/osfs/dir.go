@@ -25,7 +25,14 @@ type Dir struct {
 	// pending holds directories whose sync is deferred, nil when syncs
 	// are not deferred.
 	pending map[string]bool
+	// staged holds the writes waiting for CommitStaged, nil when writes
+	// are not staged.
+	staged []staged
 }
+
+// staged is a written, not yet synced, temporary file and the name it is
+// to replace.
+type staged struct{ tmp, name string }
 
 // Open opens dir, which must exist.
 func Open(dir string) (*Dir, error) {
@@ -51,35 +58,69 @@ func (d *Dir) ReadLink(name string) (string, error) { return d.root.Readlink(nam
 // WriteFile atomically replaces name: it writes a temporary file in the
 // same directory, syncs it, renames it over name and syncs the directory.
 // A crash leaves either the old or the new file, never a partial one.
+// While writes are staged (see StageWrites) it only writes the temporary
+// file.
 func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode) error {
-	dir := path.Dir(name)
-	if err := d.root.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	d.mu.Lock()
+	staging := d.staged != nil
+	d.mu.Unlock()
+	tmp, err := d.writeTemp(name, data, perm, !staging)
 	if err != nil {
 		return err
 	}
+	if staging {
+		d.mu.Lock()
+		d.staged = append(d.staged, staged{tmp: tmp, name: name})
+		d.mu.Unlock()
+		return nil
+	}
+	return d.place(tmp, name)
+}
+
+// writeTemp writes data to a new temporary file beside name, synced if
+// sync is set, and returns its name.
+func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (string, error) {
+	dir := path.Dir(name)
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
+	create := func() (*os.File, error) { return d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm) }
+	// The directory nearly always exists: make it only when it is missing.
+	f, err := create()
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = d.root.MkdirAll(dir, 0o755); err == nil {
+			f, err = create()
+		}
+	}
+	if err != nil {
+		return "", err
+	}
 	_, werr := f.Write(data)
-	if werr == nil {
+	if werr == nil && sync {
 		werr = f.Sync()
+	} else if werr == nil {
+		startWriteback(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
-	if werr == nil {
-		werr = d.root.Rename(tmp, name)
-	}
 	if werr != nil {
 		d.root.Remove(tmp)
-		return werr
+		return "", werr
 	}
-	d.syncDir(dir)
+	return tmp, nil
+}
+
+// place renames a synced temporary file over name and syncs (or, while
+// deferred, schedules the sync of) its directory.
+func (d *Dir) place(tmp, name string) error {
+	if err := d.root.Rename(tmp, name); err != nil {
+		d.root.Remove(tmp)
+		return err
+	}
+	d.syncDir(path.Dir(name))
 	d.record(name)
 	return nil
 }

@@ -1,0 +1,65 @@
+package osfs
+
+// Staging turns many atomic writes into one sync: each write leaves an
+// unsynced temporary file, and CommitStaged syncs them all at once before
+// renaming any into place. A crash before the renames leaves only the old
+// files (and temporary ones to clean up); one during them leaves each file
+// old or new, never partial, because every new file was already durable.
+
+// StageWrites makes later WriteFile calls write only their temporary file,
+// until CommitStaged. Readers see the old files meanwhile, so a caller
+// must not read back what it staged.
+func (d *Dir) StageWrites() {
+	d.mu.Lock()
+	if d.staged == nil {
+		d.staged = []staged{}
+	}
+	d.mu.Unlock()
+}
+
+// CommitStaged ends staging. It makes the staged files durable, then
+// renames each over its target; with discard it removes them instead.
+func (d *Dir) CommitStaged(discard bool) error {
+	d.mu.Lock()
+	writes := d.staged
+	d.staged = nil
+	d.mu.Unlock()
+	if discard {
+		for _, w := range writes {
+			d.root.Remove(w.tmp)
+		}
+		return nil
+	}
+	if err := d.syncStaged(writes); err != nil {
+		for _, w := range writes {
+			d.root.Remove(w.tmp)
+		}
+		return err
+	}
+	for i, w := range writes {
+		if err := d.place(w.tmp, w.name); err != nil {
+			for _, rest := range writes[i+1:] {
+				d.root.Remove(rest.tmp)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// syncEach syncs the staged files one by one, where the whole file system
+// cannot be synced at once.
+func (d *Dir) syncEach(writes []staged) error {
+	for _, w := range writes {
+		f, err := d.root.Open(w.tmp)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
