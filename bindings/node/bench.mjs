@@ -125,9 +125,8 @@ for (const s of scenarios) {
   const ours = [];
   const liftoff = [];
   const age = [];
-  // Interleaved so all see the same machine load. V8's optimising tier-up
-  // of the large Go functions costs a short-lived process more than it
-  // gains; `node --liftoff-only` shows the cold start without it.
+  // Interleaved so all see the same machine load. `node --liftoff-only`
+  // (no optimising tier at all) shows the floor for a cold start.
   for (let i = 0; i < COLD_RUNS; i++) {
     ours.push(await runCold(coldOurs(s), s.want));
     liftoff.push(await runCold(coldOurs(s), s.want, ["--liftoff-only"]));

@@ -19,4 +19,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	.venv-bench/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	echo "$want" >"$stamp"
 fi
+# pip byte-compiles a regular install; an editable one runs from source,
+# which PYTHONDONTWRITEBYTECODE would recompile in every timed process.
+.venv-bench/bin/python -m compileall -q src/agent_vault
 exec .venv-bench/bin/python bench.py "$@"

@@ -187,9 +187,9 @@ def test_broken_upstream_commit_then_fix(tmp_path: Path) -> None:
     git("clone", "-q", str(bare), str(agent_repo), cwd=tmp_path, env=owner.env)
     with Vault(repo_path=agent_repo, key_path=owner.key("bot")) as v:
         assert v.get("app/token") == "token-v1"
-        manifest = owner.repo / ".agent-vault" / "manifest.yaml"
-        manifest.write_text("version: 1\nagents: [: {\n")
-        owner.git("commit", "-q", "-am", "break the manifest")
+        config = owner.repo / ".agent-vault" / "config.yaml"
+        config.write_text("version: 1\nencryption: [: {\n")
+        owner.git("commit", "-q", "-am", "break the config")
         owner.git("push", "-q")
         with pytest.raises(CorruptVaultError):
             v.get("app/token")

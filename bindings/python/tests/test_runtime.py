@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict
@@ -68,7 +69,10 @@ def test_compiled_module_cache(tmp_path: Path) -> None:
     assert len(current) == 1, list(cache.iterdir())
     cached = current[0]
     assert "-wasmtime-" in cached.name and cached.stat().st_mode & 0o077 == 0
-    assert sorted(p.name for p in cache.iterdir()) == sorted([cached.name] + [p.name for p in old[2:]])
+    # The module's hash, remembered under its file's stats for later starts.
+    stamp = cache / _runtime._stamp_name(os.stat(_runtime.wasm_path()))
+    assert stamp.read_text() == wasm_sha and stamp.stat().st_mode & 0o077 == 0
+    assert sorted(p.name for p in cache.iterdir()) == sorted([cached.name, stamp.name] + [p.name for p in old[2:]])
     first = cached.stat()
 
     # A second process maps the cached code in and leaves the file alone.
@@ -81,6 +85,49 @@ def test_compiled_module_cache(tmp_path: Path) -> None:
     assert _get_in_new_process(tmp_path) == want
     assert cached.read_bytes() != b"not a compiled module"
     assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_hash_stamp_follows_the_module_file(tmp_path: Path) -> None:
+    """A rewritten module never matches the stamp of its old contents, even
+    at the same size with its old mtime put back."""
+    wasm = tmp_path / "agent_vault.wasm"
+    wasm.write_bytes(b"module one")
+    st = wasm.stat()
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    wasm.write_bytes(b"module two")
+    os.utime(wasm, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _runtime._stamp_name(wasm.stat()) != _runtime._stamp_name(st)
+    assert _runtime._stamp_name(wasm.stat()) == _runtime._stamp_name(os.stat(wasm))
+
+
+def test_c_api_declarations_match_wasmtime() -> None:
+    """_capi declares the C API itself; the installed wasmtime package's
+    generated bindings are the reference for its layouts and signatures."""
+    import ctypes
+
+    from wasmtime import _bindings
+
+    from agent_vault import _capi
+
+    for mine, theirs in [
+        (_capi.Func, _bindings.wasmtime_func_t),
+        (_capi.Memory, _bindings.wasmtime_memory_t),
+        (_capi.Extern, _bindings.wasmtime_extern_t),
+        (_capi.InstanceRef, _bindings.wasmtime_instance_t),
+        (_capi.Val, _bindings.wasmtime_val_t),
+        (_capi._ByteVec, _bindings.wasm_byte_vec_t),
+    ]:
+        assert (ctypes.sizeof(mine), ctypes.alignment(mine)) == (ctypes.sizeof(theirs), ctypes.alignment(theirs))
+    assert _capi.Extern.of.offset == _bindings.wasmtime_extern_t.of.offset
+    assert _capi.Val.of.offset == _bindings.wasmtime_val_t.of.offset
+
+    def size(t: object) -> int:
+        return 0 if t is None else ctypes.sizeof(t)  # type: ignore[arg-type]
+
+    for name, (res, args) in _capi.SIGNATURES.items():
+        ref = getattr(_bindings, "_" + name)
+        assert size(res) == size(ref.restype), name
+        assert [size(a) for a in args] == [size(a) for a in ref.argtypes], name
 
 
 def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -115,7 +162,7 @@ def test_guest_buffers_are_zeroed() -> None:
         assert v.get_bytes("stripe/api-key") == value
         instance = v._instance
         assert instance is not None
-        memory = instance._memory.read(instance._store, 0, None)
+        memory = instance._read(0)
     assert base64.b64encode(value) not in memory
     assert base64.b64encode(key_file) not in memory
 
@@ -171,8 +218,14 @@ def test_tampered_ciphertext(tmp_path: Path) -> None:
 def test_malformed_manifest(tmp_path: Path) -> None:
     repo = _copy_fixture(tmp_path / "vault")
     (repo / ".agent-vault" / "manifest.yaml").write_text("version: 1\nagents: [: {\n")
+    # A get reads no policy; everything that does reports the damage.
+    v = Vault(repo, key_path=BILLING_KEY, auto_pull=False)
     with pytest.raises(CorruptVaultError):
-        Vault(repo, key_path=BILLING_KEY, auto_pull=False)
+        v.list_secrets()
+    with pytest.raises(CorruptVaultError):
+        v.list_agents()
+    with pytest.raises(CorruptVaultError):
+        v.check()
 
 
 def test_raw_request_garbage_is_an_error() -> None:

@@ -12,8 +12,7 @@ metadata parsing) with the CLI and the other bindings.
 
 from __future__ import annotations
 
-import base64
-from typing import Iterable, Optional
+import binascii
 
 from ._errors import (
     ConflictError,
@@ -26,8 +25,13 @@ from ._errors import (
     VaultNotFoundError,
 )
 from ._runtime import ABI_VERSION, call_pure
-from ._types import AgentInfo, Finding, GroupInfo, SecretMetadata
 from ._vault import Vault
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
+
+    from ._types import AgentInfo, Finding, GroupInfo, SecretMetadata
 
 __version__ = "0.1.0"
 
@@ -65,14 +69,27 @@ def decrypt_raw(
     result = call_pure(
         {
             "op": "decrypt",
-            "ciphertext": base64.b64encode(ciphertext).decode(),
+            "ciphertext": binascii.b2a_base64(ciphertext, newline=False).decode(),
             "identities": list(identities or []),
             "passphrases": list(passphrases or []),
         }
     )
-    return base64.b64decode(result["plaintext"])
+    return binascii.a2b_base64(result["plaintext"])
 
 
 def module_version() -> str:
     """Returns the version of the agent-vault core inside the module."""
     return str(call_pure({"op": "version"})["version"])
+
+
+_LAZY = ("AgentInfo", "Finding", "GroupInfo", "SecretMetadata")
+
+
+def __getattr__(name: str) -> object:
+    # The result types need dataclasses, datetime and re, which cost more
+    # start-up time than a get; they load on first use.
+    if name in _LAZY:
+        from . import _types
+
+        return getattr(_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

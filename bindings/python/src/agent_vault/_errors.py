@@ -7,7 +7,9 @@ never puts secret material in them.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple, Type
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Tuple, Type
 
 
 class VaultError(Exception):

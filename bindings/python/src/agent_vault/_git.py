@@ -4,8 +4,11 @@ hooks apply. Only clone, pull and a few read-only queries are needed."""
 from __future__ import annotations
 
 import os
-import subprocess
-from typing import List, Optional
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional
 
 #: Seconds before a git command is abandoned, so an unreachable remote
 #: cannot hang the agent.
@@ -17,6 +20,8 @@ class GitError(Exception):
 
 
 def _run(args: List[str], cwd: Optional[str] = None) -> str:
+    import subprocess  # costs more start-up time than a get; only a repository needs it
+
     # Agents run unattended: a credential prompt would hang forever.
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
     try:
@@ -41,6 +46,57 @@ def _run(args: List[str], cwd: Optional[str] = None) -> str:
     return proc.stdout.strip()
 
 
+def _start(args: List[str], cwd: str) -> Callable[[], Optional[str]]:
+    """Starts a quick read-only git command; the returned function waits
+    for it and returns its output, or None if it failed.
+
+    Spawned directly where possible: importing subprocess costs more than
+    the command itself, and the caller can work while git runs.
+    """
+    spawn = getattr(os, "posix_spawnp", None)
+    if spawn is None:
+        try:
+            out: Optional[str] = _run(args, cwd=cwd)
+        except GitError:
+            out = None
+        return lambda: out
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    r, w = os.pipe()
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            dup2 = os.POSIX_SPAWN_DUP2
+            pid = spawn("git", ["git", "-C", cwd, *args], env, file_actions=[(dup2, null, 0), (dup2, w, 1), (dup2, null, 2)])
+        finally:
+            os.close(null)
+    except OSError:
+        os.close(r)
+        return lambda: None  # no git
+    finally:
+        os.close(w)
+    deadline = time.monotonic() + TIMEOUT
+
+    def wait() -> Optional[str]:
+        import select
+
+        out = b""
+        with open(r, "rb", buffering=0) as f:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([f], [], [], left)[0]:
+                    os.kill(pid, 9)  # SIGKILL
+                    os.waitpid(pid, 0)
+                    return None
+                chunk = f.read(65536)
+                if not chunk:
+                    break
+                out += chunk
+        _, status = os.waitpid(pid, 0)
+        return out.decode(errors="replace").strip() if status == 0 else None
+
+    return wait
+
+
 def _same(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
@@ -53,17 +109,28 @@ def upstream_head(directory: str) -> Optional[str]:
     folder): a vault that merely sits inside some other repository must not
     make us pull that repository.
     """
+    return start_upstream_head(directory)()
+
+
+def start_upstream_head(directory: str) -> Callable[[], Optional[str]]:
+    """Starts upstream_head(directory); the returned function waits for
+    the answer. It must be called, to reap git."""
     repo = os.path.normpath(directory)
     if os.path.basename(repo) == ".agent-vault":
         repo = os.path.dirname(repo)
     # No .git at the top means not a work-tree top: no need to run git.
     if not os.path.exists(os.path.join(repo, ".git")):
-        return None
-    try:
-        top, head_, _ = _run(["rev-parse", "--show-toplevel", "HEAD", "@{upstream}"], cwd=repo).splitlines()
-    except (GitError, ValueError):
-        return None  # no upstream, no commit yet, or not a repository
-    return head_ if _same(top, repo) else None
+        return lambda: None
+    wait = _start(["rev-parse", "--show-toplevel", "HEAD", "@{upstream}"], repo)
+
+    def answer() -> Optional[str]:
+        try:
+            top, head_, _ = (wait() or "").splitlines()
+        except ValueError:
+            return None  # no upstream, no commit yet, or not a repository
+        return head_ if _same(top, repo) else None
+
+    return answer
 
 
 def head(directory: str) -> str:

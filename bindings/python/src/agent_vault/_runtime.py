@@ -1,26 +1,31 @@
 """Loading and calling the agent-vault WebAssembly module (docs/wasm-abi.md).
 
-The engine, the compiled module and the WASI linker exist once per process.
+The engine and the compiled, pre-linked module exist once per process.
 Compiling the module takes seconds, so the compiled code is cached on disk
-(``Module.serialize``) and later processes map it back in milliseconds.
-Each ``Instance`` is one module instance with its own store and its own
-read-only mount of a vault directory.
+and later processes map it back in a millisecond. Each ``Instance`` is one
+module instance with its own store and its own read-only mount of a vault
+directory.
+
+A cold get is dominated by start-up, so this file keeps imports to what a
+get needs (``_capi`` instead of the wasmtime package's Python layer, no
+pathlib, hashlib or typing at run time).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+import _thread
+import binascii
 import os
-import threading
-import time
-from pathlib import Path
-from typing import Any, Dict, Optional, Type, TypeVar, Union
 
-import wasmtime
-
+from . import _capi, _wire
 from ._errors import VaultError, error_from_code
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Dict, List, Optional, Tuple, Union
+
+    Request = Dict[str, Any]
 
 #: The ABI version this package was written for. A module reporting any
 #: other version is refused.
@@ -37,22 +42,22 @@ _WASM_NAME = "agent_vault.wasm"
 _GET_HEAD = b'{"ok":true,"result":{"value":"'
 _GET_TAIL = b'"}}'
 
-Request = Dict[str, Any]
-
 
 class _Shared:
-    """The per-process engine, compiled module and pre-linked instance."""
+    """The per-process engine and pre-linked module. Never freed: they live
+    as long as the process."""
 
     def __init__(self) -> None:
-        self.engine = wasmtime.Engine()
-        self.module = _load_module(self.engine)
-        linker = wasmtime.Linker(self.engine)
-        linker.define_wasi()
-        self.pre = linker.instantiate_pre(self.module)
+        self.engine = _capi.engine_new()
+        module = _load_module(self.engine)
+        try:
+            self.pre = _capi.wasi_pre(self.engine, module)
+        except _capi.WasmError as e:
+            raise VaultError(f"cannot link the agent-vault module: {e}") from None
 
 
 _shared: Optional[_Shared] = None
-_shared_lock = threading.Lock()
+_shared_lock = _thread.allocate_lock()
 
 
 def _get_shared() -> _Shared:
@@ -63,9 +68,22 @@ def _get_shared() -> _Shared:
         return _shared
 
 
+def _wasm_file() -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), _WASM_NAME)
+
+
 def wasm_path() -> Path:
     """Returns the path of the module shipped inside this package."""
-    return Path(__file__).with_name(_WASM_NAME)
+    from pathlib import Path
+
+    return Path(_wasm_file())
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "agent-vault")
 
 
 def cache_dir() -> Path:
@@ -75,20 +93,25 @@ def cache_dir() -> Path:
     module (and so core) can run at all, which is why it is decided here:
     ``$XDG_CACHE_HOME/agent-vault``, else ``~/.cache/agent-vault``.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "agent-vault"
+    from pathlib import Path
+
+    return Path(_cache_dir())
 
 
 def _wasmtime_version() -> str:
     # importlib.metadata costs more start-up time than the rest of this
     # package, so first read the version off wasmtime's own dist-info
     # folder, the one installers put beside the package.
-    site = Path(wasmtime.__file__).parent.parent
-    found = [p.name[len("wasmtime-") : -len(".dist-info")] for p in site.glob("wasmtime-*.dist-info")]
-    if len(found) == 1:
-        return found[0]
+    if _capi.PACKAGE_DIR is not None:
+        site = os.path.dirname(_capi.PACKAGE_DIR)
+        try:
+            names = os.listdir(site)
+        except OSError:
+            names = []
+        found = [n[len("wasmtime-") : -len(".dist-info")] for n in names
+                 if n.startswith("wasmtime-") and n.endswith(".dist-info")]
+        if len(found) == 1:
+            return found[0]
     from importlib import metadata
 
     try:
@@ -108,42 +131,98 @@ def _machine() -> str:
         return platform.machine()
 
 
-def cache_file(wasm: bytes) -> Path:
-    """Returns the cache path for wasm compiled by this wasmtime.
+def _cache_name(digest: str) -> str:
+    """Names the compiled form of the module with this SHA-256.
 
     Serialized code only loads into the same wasmtime version on the same
     architecture, so both are part of the name along with the module hash.
     """
-    digest = hashlib.sha256(wasm).hexdigest()[:32]
-    name = f"agent_vault-{digest}-wasmtime-{_wasmtime_version()}-{_machine()}.cwasm"
-    return cache_dir() / name
+    return f"agent_vault-{digest[:32]}-wasmtime-{_wasmtime_version()}-{_machine()}.cwasm"
 
 
-def _load_module(engine: wasmtime.Engine) -> wasmtime.Module:
-    path = wasm_path()
+def _stamp_name(st: os.stat_result) -> str:
+    """Names the file remembering the SHA-256 of the module file with these
+    stats. Any write to the file changes its ctime and a replacement its
+    inode, so a changed module never matches an old stamp."""
+    ident = "-".join(f"{n:x}" for n in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return f"agent_vault-{ident}.sha256"
+
+
+def _read_stamp(path: str) -> Optional[str]:
     try:
-        wasm = path.read_bytes()
+        with open(path, "rb") as f:
+            text = f.read(65)
+    except OSError:
+        return None
+    if len(text) != 64 or text.translate(None, b"0123456789abcdef"):
+        return None
+    return text.decode()
+
+
+def _read_module(path: str) -> Tuple[bytes, str]:
+    """Returns the module's bytes and their SHA-256."""
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            wasm = f.read()
     except OSError as e:
         raise VaultError(
             f"cannot read the agent-vault module at {path}: {e.strerror}",
             hint="reinstall agent-vault; from a source checkout run `make build` first",
         ) from None
-    cached = cache_file(wasm)
-    if cached.is_file():
-        try:
-            return wasmtime.Module.deserialize_file(engine, str(cached))
-        except wasmtime.WasmtimeError:
-            pass  # stale or damaged: compile again and replace it below
+    return wasm, hashlib.sha256(wasm).hexdigest()
+
+
+def _load_module(engine: int) -> int:
+    path = _wasm_file()
+    cache = _cache_dir()
+    # Hashing the 6 MB module takes longer than mapping its compiled code,
+    # so the hash is computed once per module file and remembered under
+    # the file's stats.
     try:
-        module = wasmtime.Module(engine, wasm)
-    except wasmtime.WasmtimeError as e:
+        stamp = os.path.join(cache, _stamp_name(os.stat(path)))
+    except OSError:
+        stamp = ""
+    digest = _read_stamp(stamp) if stamp else None
+    wasm = None
+    if digest is None:
+        wasm, digest = _read_module(path)
+    cached = os.path.join(cache, _cache_name(digest))
+    if os.path.isfile(cached):
+        try:
+            module = _capi.module_deserialize_file(engine, cached)
+        except _capi.WasmError:
+            pass  # stale or damaged: compile again and replace it below
+        else:
+            if wasm is not None and stamp:
+                _try_write(stamp, digest.encode())
+            return module
+    if wasm is None:
+        wasm, digest = _read_module(path)
+        cached = os.path.join(cache, _cache_name(digest))
+    try:
+        module = _capi.module_new(engine, wasm)
+    except _capi.WasmError as e:
         raise VaultError(f"cannot compile the agent-vault module at {path}: {e}") from None
     try:
-        _write_atomic(cached, module.serialize())
-        _prune(cached.parent)
-    except OSError:
-        pass  # the cache only saves time; a read-only home still works
+        data = _capi.module_serialize(module)
+    except _capi.WasmError:
+        return module
+    if _try_write(cached, data) and stamp:
+        _try_write(stamp, digest.encode())
     return module
+
+
+def _try_write(path: str, data: bytes) -> bool:
+    """Writes a cache file; False if it cannot (the cache only saves time,
+    and a read-only home still works)."""
+    try:
+        _write_atomic(path, data)
+        _prune(os.path.dirname(path))
+    except OSError:
+        return False
+    return True
 
 
 # Compiled modules kept per cache directory: enough for a few installed
@@ -151,30 +230,45 @@ def _load_module(engine: wasmtime.Engine) -> wasmtime.Module:
 _KEEP = 4
 
 
-def _prune(directory: Path) -> None:
-    """Drops all but the newest compiled modules, and temp files that a
-    killed process left behind."""
+def _prune(directory: str) -> None:
+    """Drops all but the newest compiled modules and hash stamps, and temp
+    files that a killed process left behind."""
+    import time
+
     now = time.time()
-    entries = []
-    for p in directory.iterdir():
+    kinds: Dict[str, List[Tuple[float, str]]] = {".cwasm": [], ".sha256": []}
+    for name in os.listdir(directory):
+        p = os.path.join(directory, name)
         try:
-            st = p.stat()
+            st = os.stat(p)
         except OSError:
             continue
-        if p.name.startswith(".tmp-") and now - st.st_mtime > 3600:
-            p.unlink(missing_ok=True)
-        elif p.name.startswith("agent_vault-") and p.name.endswith(".cwasm"):
-            entries.append((st.st_mtime, p))
-    for _, p in sorted(entries, reverse=True)[_KEEP:]:
-        p.unlink(missing_ok=True)
+        if name.startswith(".tmp-"):
+            if now - st.st_mtime > 3600:
+                _unlink(p)
+        elif name.startswith("agent_vault-"):
+            for suffix, entries in kinds.items():
+                if name.endswith(suffix):
+                    entries.append((st.st_mtime, p))
+    for entries in kinds.values():
+        for _, p in sorted(entries, reverse=True)[_KEEP:]:
+            _unlink(p)
 
 
-def _write_atomic(path: Path, data: Union[bytes, bytearray]) -> None:
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _write_atomic(path: str, data: Union[bytes, bytearray]) -> None:
     """Writes data so that readers see the old file or the whole new one."""
     import tempfile  # only needed on a cache miss; kept off the start-up path
 
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".cwasm", dir=path.parent)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -189,21 +283,12 @@ def _write_atomic(path: Path, data: Union[bytes, bytearray]) -> None:
         raise
 
 
-T = TypeVar("T", wasmtime.Func, wasmtime.Memory)
-
-
-def _export(exports: Any, name: str, kind: Type[T]) -> T:
-    try:
-        item = exports[name]
-    except KeyError:
-        item = None
-    if not isinstance(item, kind):
-        raise VaultError(f"{wasm_path()} is not an agent-vault module: it lacks the {name} export")
-    return item
-
-
 def _zero(buf: bytearray) -> None:
     buf[:] = bytes(len(buf))
+
+
+class _Fault(Exception):
+    """The guest broke the ABI (a buffer outside its memory)."""
 
 
 class Instance:
@@ -216,34 +301,47 @@ class Instance:
 
     def __init__(self, mount: Optional[str] = None) -> None:
         shared = _get_shared()
-        self._store = wasmtime.Store(shared.engine)
-        wasi = wasmtime.WasiConfig()
-        if mount is not None:
-            try:
-                wasi.preopen_dir(mount, GUEST_ROOT, False)
-            except wasmtime.WasmtimeError:
-                # Nothing to mount: core's open then reports the missing
-                # vault with its own code and message.
-                pass
-        self._store.set_wasi(wasi)
         self.broken = False
         try:
-            exports = shared.pre.instantiate(self._store).exports(self._store)
-            self._memory = _export(exports, "memory", wasmtime.Memory)
-            self._alloc = _export(exports, "av_alloc", wasmtime.Func)
-            self._free = _export(exports, "av_free", wasmtime.Func)
-            self._call = _export(exports, "av_call", wasmtime.Func)
-            _export(exports, "_initialize", wasmtime.Func)(self._store)
-            abi = _export(exports, "av_abi_version", wasmtime.Func)(self._store)
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+            # A mount that cannot be opened is left out: core's open then
+            # reports the missing vault with its own code and message.
+            store = self._store = _capi.Store(shared.engine, None if mount is None else (mount, GUEST_ROOT))
+            inst = store.instantiate(shared.pre)
+            self._memory = _export(store, inst, "memory", _capi.EXTERN_MEMORY).of.memory
+
+            def func(name: str, params: Tuple[int, ...], result: Optional[int]) -> _capi.Call:
+                return _capi.Call(store, _export(store, inst, name, _capi.EXTERN_FUNC).of.func, params, result)
+
+            i32, i64 = _capi.I32, _capi.I64
+            self._alloc = func("av_alloc", (i32,), i32)
+            self._free = func("av_free", (i32,), None)
+            self._call = func("av_call", (i32, i32), i64)
+            func("_initialize", (), None)()
+            abi = func("av_abi_version", (), i32)()
+        except _capi.WasmError as e:
             raise VaultError(f"failed to start the agent-vault module: {e}") from None
         if abi != ABI_VERSION:
             raise VaultError(
-                f"{wasm_path()} has ABI version {abi}, but this agent_vault package needs "
+                f"{_wasm_file()} has ABI version {abi}, but this agent_vault package needs "
                 f"version {ABI_VERSION}",
                 hint="the .wasm file and the Python package must come from the same build: "
                 "reinstall agent-vault (or run `make build` in a source checkout)",
             )
+
+    def _read(self, start: int, stop: Optional[int] = None) -> bytearray:
+        """Copies guest memory [start, stop) (stop None: to its end)."""
+        base, size = self._store.memory_span(self._memory)
+        if stop is None:
+            stop = size
+        if not 0 <= start <= stop <= size:
+            raise _Fault("a buffer outside the module's memory")
+        return _capi.copy_out(base + start, stop - start)
+
+    def _write(self, start: int, data: Union[bytes, bytearray]) -> None:
+        base, size = self._store.memory_span(self._memory)
+        if not 0 <= start <= start + len(data) <= size:
+            raise _Fault("a buffer outside the module's memory")
+        _capi.copy_in(base + start, data)
 
     def call_bytes(self, request: Union[bytes, bytearray]) -> bytearray:
         """Sends one raw request; returns a copy of the raw response.
@@ -252,29 +350,28 @@ class Instance:
         """
         if self.broken:
             raise VaultError("the agent-vault module instance stopped after an earlier fault")
-        store = self._store
         try:
-            ptr = self._alloc(store, len(request))
+            ptr = self._alloc(len(request))
             try:
                 if request:
-                    self._memory.write(store, request, ptr)
-                packed = self._call(store, ptr, len(request))
+                    self._write(ptr & 0xFFFFFFFF, request)
+                packed = self._call(ptr, len(request))
             finally:
-                self._free(store, ptr)
+                self._free(ptr)
             rptr, rlen = (packed >> 32) & 0xFFFFFFFF, packed & 0xFFFFFFFF
             if rptr == 0:
                 raise VaultError("the module rejected the request buffer")
             try:
-                return self._memory.read(store, rptr, rptr + rlen)
+                return self._read(rptr, rptr + rlen)
             finally:
-                self._free(store, rptr)
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+                self._free(rptr)
+        except (_capi.WasmError, _Fault) as e:
             self.broken = True
             raise VaultError(f"the agent-vault module faulted: {e}") from None
 
     def call(self, request: Request) -> Any:
         """Sends a request and returns its result, or raises its error."""
-        data = bytearray(json.dumps(request, separators=(",", ":")).encode())
+        data = bytearray(_wire.dumps(request).encode())
         try:
             resp = self.call_bytes(data)
         finally:
@@ -286,22 +383,29 @@ class Instance:
 
     def call_value(self, request: Request) -> bytes:
         """Sends a request whose result is ``{"value": base64}`` (a get)."""
-        data = bytearray(json.dumps(request, separators=(",", ":")).encode())
+        data = bytearray(_wire.dumps(request).encode())
         try:
             resp = self.call_bytes(data)
         finally:
             _zero(data)
         try:
             if resp.startswith(_GET_HEAD) and resp.endswith(_GET_TAIL):
-                return base64.b64decode(memoryview(resp)[len(_GET_HEAD) : len(resp) - len(_GET_TAIL)])
-            return base64.b64decode(_decode(resp)["value"])
+                return binascii.a2b_base64(memoryview(resp)[len(_GET_HEAD) : len(resp) - len(_GET_TAIL)])
+            return binascii.a2b_base64(_decode(resp)["value"])
         finally:
             _zero(resp)
 
 
+def _export(store: _capi.Store, inst: _capi.InstanceRef, name: str, kind: int) -> _capi.Extern:
+    item = store.export(inst, name)
+    if item is None or item.kind != kind:
+        raise VaultError(f"{_wasm_file()} is not an agent-vault module: it lacks the {name} export")
+    return item
+
+
 def _decode(resp: bytearray) -> Any:
     try:
-        env = json.loads(resp)
+        env = _wire.loads(resp)
     except ValueError:
         # Raised below, outside the handler: the decode error quotes the
         # response, which may hold a secret, and would ride along as context.
@@ -317,7 +421,7 @@ def _decode(resp: bytearray) -> Any:
 
 
 _pure: Optional[Instance] = None
-_pure_lock = threading.Lock()
+_pure_lock = _thread.allocate_lock()
 
 
 def call_pure(request: Request) -> Any:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
-import threading
 import time
-import warnings
-from types import TracebackType
-from typing import Any, Dict, List, Optional, Type, Union
 
 from . import _git
 from ._errors import InvalidInputError, VaultError, VaultNotFoundError
 from ._runtime import GUEST_ROOT, Instance, call_pure
-from ._types import AgentInfo, Finding, GroupInfo, SecretMetadata
 
-PathLike = Union[str, "os.PathLike[str]"]
+try:
+    from _thread import RLock
+except ImportError:  # not CPython
+    from threading import RLock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any, Dict, List, Optional, Type, Union
+
+    from ._types import AgentInfo, Finding, GroupInfo, SecretMetadata
+
+    PathLike = Union[str, "os.PathLike[str]"]
 
 # Seconds during which the pull made while opening also serves the first
 # read, so `Vault(url).get(name)` in a fresh process pulls once, not twice.
@@ -80,7 +87,7 @@ class Vault:
         pull_interval: float = 0.0,
         metadata_only: bool = False,
     ) -> None:
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self._instance: Optional[Instance] = None
         self._handle = 0
         self._closed = False
@@ -88,9 +95,30 @@ class Vault:
         self._pull_interval = pull_interval
         self._last_pull = float("-inf")
         home = _home()
-        loc = call_pure({"op": "locate", "repo": os.fspath(repo_path), "home": home})
+        repo = os.fspath(repo_path)
+        self._head: Optional[str] = None
+        self._tracks_upstream: Optional[bool] = None
+        # Core decides where the vault is, but a local directory is almost
+        # always located at its absolute path. The vault's instance is
+        # started there at once, so locate needs no instance of its own,
+        # and git checks for an upstream meanwhile.
+        guess = os.path.abspath(repo) if os.path.isdir(repo) else None
+        upstream = _git.start_upstream_head(guess) if guess is not None and auto_pull else None
+        try:
+            if guess is not None:
+                self._instance = Instance(guess)
+                loc = self._instance.call({"op": "locate", "repo": repo, "home": home})
+            else:
+                loc = call_pure({"op": "locate", "repo": repo, "home": home})
+        finally:
+            head = upstream() if upstream is not None else None
         self._dir: str = os.path.abspath(loc["dir"])
         self._remote: Optional[str] = loc.get("remote")
+        if self._dir == guess and not self._remote:
+            self._head = head
+            self._tracks_upstream = upstream is not None and head is not None
+        else:
+            self._instance = None
         self._key: Optional[Dict[str, str]] = None
         if not metadata_only:
             spec = {
@@ -100,8 +128,6 @@ class Vault:
                 "home": home,
             }
             self._key = {k: v for k, v in spec.items() if v}
-        self._head: Optional[str] = None
-        self._tracks_upstream: Optional[bool] = None
         self._first_read = True
         if self._remote and not os.path.isdir(os.path.join(self._dir, ".git")):
             self._clone()
@@ -133,11 +159,11 @@ class Vault:
         key_file: Optional[bytearray] = None
         if self._key is not None:
             request["key"] = self._key
-            choice = call_pure({"op": "resolve_key", "key": self._key})
+            choice = instance.call({"op": "resolve_key", "key": self._key})
             if choice.get("path"):
                 key_file = _read_key_file(choice["path"])
                 if key_file is not None:
-                    request["key_file"] = base64.b64encode(key_file).decode()
+                    request["key_file"] = binascii.b2a_base64(key_file, newline=False).decode()
         try:
             result = instance.call(request)
         finally:
@@ -179,6 +205,8 @@ class Vault:
             _git.pull(self._dir)
             head = _git.head(self._dir)
         except _git.GitError as e:
+            import warnings
+
             warnings.warn(
                 f"agent-vault: could not update {self._dir} from its upstream ({e}); "
                 "using the local copy",
@@ -232,18 +260,24 @@ class Vault:
             request["group"] = group
         with self._lock:
             result = self._call(request)
+        from ._types import SecretMetadata
+
         return [SecretMetadata._from_json(d) for d in result["secrets"]]
 
     def list_agents(self) -> List[AgentInfo]:
         """Lists the agents in manifest order."""
         with self._lock:
             result = self._call({"op": "agents"})
+        from ._types import AgentInfo
+
         return [AgentInfo._from_json(d) for d in result["agents"]]
 
     def list_groups(self) -> List[GroupInfo]:
         """Lists the groups in manifest order."""
         with self._lock:
             result = self._call({"op": "groups"})
+        from ._types import GroupInfo
+
         return [GroupInfo._from_json(d) for d in result["groups"]]
 
     def check(self, now: Optional[str] = None) -> List[Finding]:
@@ -254,6 +288,8 @@ class Vault:
             request["now"] = now
         with self._lock:
             result = self._call(request)
+        from ._types import Finding
+
         return [Finding._from_json(d) for d in result["findings"]]
 
     @property
