@@ -41,33 +41,40 @@ func sectionBulk(c *config, r *report) error {
 	r.printf("\n## 3. Bulk owner operations\n\n")
 	r.printf("A group of %d secrets shared by %d agents; the removed agent also holds %d small groups (%d secrets each), so it sits in %d groups. "+
 		"Each operation runs in process, as one CLI command would but without the Git commit, with `core.EditOptions.Workers` = 1 "+
-		"(every secret in turn) and 2 (two at once), one right after the other, on %s. The re-encrypted files are staged and made durable "+
+		"(every secret in turn) and 2 (two at once), one right after the other, on %s; the faster of %d rounds counts. The re-encrypted files are staged and made durable "+
 		"together (one syncfs) before they replace the old ones. \"Cores busy\" is the process's CPU time over the wall time of the 2-worker run.\n",
-		large, bench.BulkAgents, bench.BulkExtraGroups, bench.BulkExtraSecrets, bench.BulkExtraGroups+1, fsType(c.tmp))
+		large, bench.BulkAgents, bench.BulkExtraGroups, bench.BulkExtraSecrets, bench.BulkExtraGroups+1, fsType(c.tmp), c.bulkRounds())
 	b := vaults[large]
 	ops := b.Ops()
 	took := map[string]*[3]time.Duration{}
 	busy := map[string]*[3]time.Duration{}
 	// Grant and revoke undo each other; remove-agent is undone by a
-	// restore, outside the timing.
-	for _, seq := range [][]bench.BulkOp{ops[0:2], ops[2:3], ops[3:4]} {
-		for _, w := range []int{1, 2} {
-			for _, op := range seq {
-				progress("%s, %d worker(s)", op, w)
-				start, cpu := time.Now(), cpuTime()
-				if err := op.Run(w); err != nil {
-					return fmt.Errorf("%s: %w", op, err)
+	// restore, outside the timing. Each run starts with nothing left for
+	// the disk to write, and the faster of the rounds counts: one run of
+	// tens of seconds on a shared machine can catch a burst of other load.
+	for round := range c.bulkRounds() {
+		for _, seq := range [][]bench.BulkOp{ops[0:2], ops[2:3], ops[3:4]} {
+			for _, w := range []int{1, 2} {
+				for _, op := range seq {
+					progress("%s, %d worker(s), round %d", op, w, round+1)
+					syscall.Sync()
+					start, cpu := time.Now(), cpuTime()
+					if err := op.Run(w); err != nil {
+						return fmt.Errorf("%s: %w", op, err)
+					}
+					wall, used := time.Since(start), cpuTime()-cpu
+					if took[op.Name] == nil {
+						took[op.Name] = &[3]time.Duration{}
+						busy[op.Name] = &[3]time.Duration{}
+					}
+					if t := took[op.Name]; t[w] == 0 || wall < t[w] {
+						t[w], busy[op.Name][w] = wall, used
+					}
 				}
-				if took[op.Name] == nil {
-					took[op.Name] = &[3]time.Duration{}
-					busy[op.Name] = &[3]time.Duration{}
-				}
-				took[op.Name][w] = time.Since(start)
-				busy[op.Name][w] = cpuTime() - cpu
-			}
-			if seq[0].Name == ops[3].Name {
-				if err := b.Restore(); err != nil {
-					return err
+				if seq[0].Name == ops[3].Name {
+					if err := b.Restore(); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -86,6 +93,14 @@ func sectionBulk(c *config, r *report) error {
 		return err
 	}
 	return bulkMemory(c, r, dirs, small, large)
+}
+
+// bulkRounds is how many times each bulk operation is timed.
+func (c *config) bulkRounds() int {
+	if c.quick {
+		return 1
+	}
+	return 2
 }
 
 // cpuTime is the CPU time this process has used, user and system.
