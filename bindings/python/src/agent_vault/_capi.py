@@ -171,23 +171,21 @@ def _message(vec: _ByteVec) -> str:
 
 
 def _check(err: Optional[int], trap: Optional[int] = None) -> None:
-    """Raises WasmError for a wasmtime error or trap pointer, freeing it."""
+    """Raises WasmError for a wasmtime error or trap pointer, freeing both;
+    an error's message wins over a trap's."""
+    if not err and not trap:
+        return
+    vec = _ByteVec()
     if err:
-        vec = _ByteVec()
         _lib.wasmtime_error_message(err, byref(vec))
         _lib.wasmtime_error_delete(err)
-        message = _message(vec)
-        _lib.wasm_byte_vec_delete(byref(vec))
-        if trap:
-            _lib.wasm_trap_delete(trap)
-        raise WasmError(message)
-    if trap:
-        vec = _ByteVec()
+    else:
         _lib.wasm_trap_message(trap, byref(vec))
+    if trap:
         _lib.wasm_trap_delete(trap)
-        message = _message(vec)
-        _lib.wasm_byte_vec_delete(byref(vec))
-        raise WasmError(message)
+    message = _message(vec)
+    _lib.wasm_byte_vec_delete(byref(vec))
+    raise WasmError(message)
 
 
 def engine_new() -> int:
