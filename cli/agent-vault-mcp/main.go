@@ -6,8 +6,10 @@ import (
 	"os"
 
 	"github.com/agent-vault/agent-vault/cli/mcpserver"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 )
 
 func main() {
+	gctune.Apply()
 	os.Exit(mcpserver.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }

@@ -8,9 +8,11 @@ import (
 
 	"github.com/agent-vault/agent-vault/cli/command"
 	"github.com/agent-vault/agent-vault/cli/mcpserver"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 )
 
 func main() {
+	gctune.Apply()
 	env := command.DefaultEnv()
 	env.StdinIsTerminal = term.IsTerminal(int(os.Stdin.Fd()))
 	env.StderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
