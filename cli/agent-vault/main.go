@@ -12,12 +12,12 @@ import (
 )
 
 func main() {
-	gctune.Apply()
 	env := command.DefaultEnv()
 	env.StdinIsTerminal = term.IsTerminal(int(os.Stdin.Fd()))
 	env.StderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
 	env.ReadPassword = func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) }
 	env.MCP = func(args []string) int {
+		gctune.Apply()
 		return mcpserver.Main(args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	}
 	os.Exit(command.Main(os.Args[1:], env))

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 	"github.com/agent-vault/agent-vault/internal/gitx"
 	"github.com/agent-vault/agent-vault/internal/osfs"
 )
@@ -104,6 +105,7 @@ type editSpec struct {
 // with message "agent-vault: <msg>". An operation left unfinished by a
 // crash is completed first; if it was this very command, that is all.
 func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) error {
+	gctune.Apply()
 	root, err := c.root()
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 )
 
 func init() {
@@ -80,6 +81,7 @@ func runRevoke(c *ctx, args []string) error {
 }
 
 func runCheck(c *ctx, args []string) error {
+	gctune.Apply()
 	owner, keyErr := c.identity()
 	if c.o.repair {
 		if keyErr != nil {

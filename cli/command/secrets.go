@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 	"github.com/agent-vault/agent-vault/internal/gitx"
 )
 
@@ -177,6 +178,7 @@ func (c *ctx) pull(root string) {
 }
 
 func runList(c *ctx, args []string) error {
+	gctune.Apply()
 	v, _, err := c.openRead()
 	if err != nil {
 		return err
