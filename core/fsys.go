@@ -46,6 +46,16 @@ type writeStager interface {
 	CommitStaged(discard bool) error
 }
 
+// LimitReadFS is a file system that reads a whole file in one step, at
+// most limit+1 bytes of it. A host whose every file access is a call
+// across a boundary (the WebAssembly module's) implements it so a read is
+// one call, not an open, a stat and a read; a longer result than limit
+// means the file is too large.
+type LimitReadFS interface {
+	fs.FS
+	ReadFileLimit(name string, limit int64) ([]byte, error)
+}
+
 // checkNoSymlinks refuses name if it or any parent directory is a symlink.
 // A WASI preopen or os.Root does not stop a link inside the vault from
 // pointing elsewhere, so core checks every component itself.
@@ -84,6 +94,16 @@ func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	}
 	if err := checkNoSymlinks(fsys, name); err != nil {
 		return nil, err
+	}
+	if lr, ok := fsys.(LimitReadFS); ok {
+		data, err := lr.ReadFileLimit(name, limit)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) > limit {
+			return nil, errorf(CodeCorruptVault, "%s is too large", path.Join(DirName, name))
+		}
+		return data, nil
 	}
 	f, err := fsys.Open(name)
 	if err != nil {

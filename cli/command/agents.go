@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,14 +155,17 @@ func (c *ctx) reportRotation(done string, rotate []string) error {
 }
 
 func runListAgents(c *ctx, args []string) error {
-	v, _, err := c.openRead()
+	// The policy as this clone has it: an owner tool does not pull.
+	c.o.noPull = true
+	r, err := c.openReader(context.Background(), noKey)
 	if err != nil {
 		return err
 	}
-	agents, err := v.Agents()
+	policy, err := r.Agents(context.Background())
 	if err != nil {
 		return err
 	}
+	agents := policy.Agents
 	if c.o.json {
 		return json.NewEncoder(c.env.Stdout).Encode(agents)
 	}

@@ -50,7 +50,7 @@ type command struct {
 // it uses.
 type opts struct {
 	repo, key, group, agents, expires, fromFile, to, owner string
-	json, force, noPull, repair                            bool
+	json, force, noPull, repair, all                       bool
 }
 
 var commands = map[string]*command{}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gctune"
-	"github.com/agent-vault/agent-vault/internal/gitx"
+	"github.com/agent-vault/agent-vault/core/reader"
 )
 
 func init() {
@@ -56,10 +56,16 @@ fails (offline), a warning goes to stderr and the local state is used.`,
 	})
 	register(&command{
 		name: "list", args: "", summary: "list secrets (metadata only)",
-		details: "Lists secret names, groups, agents and dates. Never decrypts anything.",
+		details: `Lists secret names, groups, agents and dates. Never decrypts anything.
+With an agent key (--key or AGENT_VAULT_KEY) it lists the secrets that key
+can read; with the owner key, or no key at all, every secret. --all lists
+every secret whatever the key. Like get, it fast-forwards from the upstream
+first unless --no-pull.`,
 		flags: func(fs *pflag.FlagSet, o *opts) {
-			repoFlag(fs, o)
+			repoKeyFlags(fs, o)
 			fs.StringVar(&o.group, "group", "", "only this group")
+			fs.BoolVar(&o.all, "all", false, "list every secret, not only those the key can read")
+			fs.BoolVar(&o.noPull, "no-pull", false, "do not fast-forward from the upstream first")
 			fs.BoolVar(&o.json, "json", false, "print JSON")
 		},
 		run: runList,
@@ -139,22 +145,13 @@ func (c *ctx) readValue(secret string, rest []string) ([]byte, error) {
 }
 
 func runGet(c *ctx, args []string) error {
-	root, err := c.root()
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	r, err := c.openReader(ctx, needKey)
 	if err != nil {
 		return err
 	}
-	if !c.o.noPull {
-		c.pull(root)
-	}
-	id, err := c.identity()
-	if err != nil {
-		return err
-	}
-	v, err := core.Open(os.DirFS(root))
-	if err != nil {
-		return err
-	}
-	value, err := v.WithIdentity(id).Get(args[0])
+	value, err := c.getValue(ctx, r, args[0])
 	if err != nil {
 		return err
 	}
@@ -163,27 +160,16 @@ func runGet(c *ctx, args []string) error {
 	return err
 }
 
-// pull fast-forwards the repository when it tracks a remote branch. Being
-// offline is not an error for a read: the local state is still valid.
-func (c *ctx) pull(root string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	repo := gitx.Repo{Dir: root}
-	if !repo.HasUpstream(ctx) {
-		return
-	}
-	if err := repo.PullFastForward(ctx); err != nil {
-		c.warnf("could not update from the remote, using the local state: %v", err)
-	}
-}
-
 func runList(c *ctx, args []string) error {
 	gctune.Apply()
-	v, _, err := c.openRead()
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	r, err := c.openReader(ctx, optionalKey)
 	if err != nil {
 		return err
 	}
-	secrets, err := v.List(c.o.group)
+	secrets, err := r.List(ctx, reader.ListOptions{Group: c.o.group, All: c.o.all})
+	c.readerWarnings(r)
 	if err != nil {
 		return err
 	}

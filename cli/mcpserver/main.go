@@ -15,6 +15,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
+	"github.com/agent-vault/agent-vault/internal/oshost"
 )
 
 const progName = "agent-vault-mcp"
@@ -48,38 +50,39 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 	return 0
 }
 
-// setup reads the key once, opens the vault and the audit log. The key
-// stays in memory only, inside the identity.
+// setup opens the vault through the shared reader, which reads the key
+// once and keeps it in memory only, and opens the audit log.
 func setup(ctx context.Context, o *options, env func(string) string, stderr io.Writer) (*server, error) {
 	allow, err := newAllowList(o.allow)
 	if err != nil {
-		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: err.Error()}
+		return nil, core.Errorf(core.CodeInvalidInput, "%s", err.Error())
 	}
-	home := env("HOME")
-	id, err := core.LoadIdentity(core.KeySpec{Path: o.key, Env: env(core.KeyEnv), Home: home}, os.ReadFile)
-	if err != nil {
-		return nil, err
-	}
+	cwd, _ := os.Getwd()
 	warn := func(msg string) { fmt.Fprintf(stderr, "%s: warning: %s\n", progName, msg) }
-	src, err := openSource(ctx, o.repo, home, !o.noPull, id, warn)
+	rd, err := reader.Open(ctx, oshost.Host{}, reader.Options{
+		Repo: o.repo, Cwd: cwd, Home: env("HOME"),
+		Key:      core.KeySpec{Path: o.key, Env: env(core.KeyEnv)},
+		AutoPull: !o.noPull,
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &server{src: src, allow: allow}
+	s := &server{rd: rd, warn: warn, allow: allow}
+	s.flushWarnings()
 	if o.auditLog != "" {
 		if s.audit, err = openAuditLog(o.auditLog); err != nil {
 			return nil, err
 		}
 	}
-	who := fmt.Sprintf("%q", identityName(src.session))
-	switch who {
-	case `"owner"`:
+	who := fmt.Sprintf("%q", s.identity())
+	switch {
+	case rd.IsOwner():
 		warn("serving with the owner key, which reads every secret; give the MCP server an agent key instead")
-	case `""`:
+	case who == `""`:
 		who = "an unknown key"
 		warn("this key is not an agent of the vault, so it can read nothing; the owner can add it with agent-vault add-agent")
 	}
-	fmt.Fprintf(stderr, "%s: serving %s as %s (allow: %s)\n", progName, src.dir, who, allow)
+	fmt.Fprintf(stderr, "%s: serving %s as %s (allow: %s)\n", progName, rd.Dir(), who, allow)
 	return s, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 )
 
 // Tool names, part of the server's public interface.
@@ -23,7 +24,8 @@ Use a value only for the task at hand: do not print, store or repeat it unless t
 // session is not safe for concurrent use and calls are cheap.
 type server struct {
 	mu    sync.Mutex
-	src   *source
+	rd    *reader.Reader
+	warn  func(string)
 	allow allowList
 	audit *auditLog
 }
@@ -55,30 +57,26 @@ func newMCPServer(s *server) *mcp.Server {
 	return srv
 }
 
-// session returns the vault session for a call, refreshed from Git.
-func (s *server) session(ctx context.Context) (*core.Session, error) {
-	return s.src.current(ctx)
+// value decrypts one secret through the reader, which pulls first when
+// that is due. The caller clears the value.
+func (s *server) value(ctx context.Context, secret string) ([]byte, error) {
+	v, err := s.rd.Get(ctx, secret)
+	s.flushWarnings()
+	return v, err
 }
 
-// identity names the caller for the audit log.
+// flushWarnings prints what the reader warned about. The reader reports a
+// failing pull once per streak, so a server that is offline for a day
+// does not repeat itself on every call.
+func (s *server) flushWarnings() {
+	for _, w := range s.rd.Warnings() {
+		s.warn(w)
+	}
+}
+
+// identity names the caller for the audit log: "owner", the agent's name,
+// or "" for a key the vault does not know.
 func (s *server) identity() string {
-	if s.src.session == nil {
-		return ""
-	}
-	return identityName(s.src.session)
-}
-
-// identityName is "owner", the agent's name, or "" for a key the vault
-// does not know.
-func identityName(sess *core.Session) string {
-	if isOwner(sess) {
-		return "owner"
-	}
-	return sess.Name()
-}
-
-// isOwner compares keys rather than names, so an agent that happens to be
-// called "owner" is not mistaken for the owner.
-func isOwner(sess *core.Session) bool {
-	return sess.Recipient() == sess.Vault().OwnerRecipient()
+	name, _ := s.rd.Identity()
+	return name
 }

@@ -4,24 +4,6 @@ import (
 	"github.com/agent-vault/agent-vault/core"
 )
 
-// toolError is what a failed tool call shows the model: the stable code of
-// DESIGN.md §5 first, so a client can branch on it, then a message and a
-// hint that say what to do next. It never holds a value or a key, because
-// core builds its messages from names and paths only.
-type toolError struct {
-	code core.Code
-	msg  string
-	hint string
-}
-
-func (e *toolError) Error() string {
-	s := string(e.code) + ": " + e.msg
-	if e.hint != "" {
-		s += "\nhint: " + e.hint
-	}
-	return s
-}
-
 // fallbackHints steer the model when core has no specific hint. Models read
 // these, so they name the tool to call or the person to ask.
 var fallbackHints = map[core.Code]string{
@@ -34,25 +16,33 @@ var fallbackHints = map[core.Code]string{
 	core.CodeConflict:       "retry shortly; if it persists, ask the operator to resolve the repository's Git state",
 }
 
-// toToolError classifies err for the model.
-func toToolError(err error) *toolError {
-	if te, ok := err.(*toolError); ok {
-		return te
-	}
+// toolFailure is what a failed tool call shows the model: the stable code
+// first, so a client can branch on it, then the message and a hint that
+// says what to do next. It never holds a value or a key, because core
+// builds its messages from names and paths only. The result is still a
+// classified core error with the same code.
+func toolFailure(err error) error {
 	code := core.CodeOf(err)
 	hint := core.HintOf(err)
 	if hint == "" {
 		hint = fallbackHints[code]
 	}
-	return &toolError{code: code, msg: err.Error(), hint: hint}
+	msg := string(code) + ": " + err.Error()
+	if hint != "" {
+		msg += "\nhint: " + hint
+	}
+	return &core.Error{Code: code, Msg: msg, Hint: hint}
 }
 
 // notAllowed refuses a secret outside --allow before the vault is touched,
 // so the answer does not reveal whether the secret exists.
-func notAllowed(secret string, allow allowList) *toolError {
-	return &toolError{
-		code: core.CodeNotAuthorized,
-		msg:  "secret " + secret + " is outside the paths this MCP server may serve (--allow " + allow.String() + ")",
-		hint: "ask the operator to add a matching --allow pattern to the MCP server configuration",
-	}
+func notAllowed(secret string, allow allowList) error {
+	return core.Errorf(core.CodeNotAuthorized, "secret %s is outside the paths this MCP server may serve (--allow %s)", secret, allow).
+		WithHint("ask the operator to add a matching --allow pattern to the MCP server configuration")
+}
+
+// auditFailure refuses a call that could not be audited.
+func auditFailure(err error) error {
+	return core.Wrap(core.CodeInternal, err, "failed to write the audit log").
+		WithHint("ask the operator to check the --audit-log file")
 }

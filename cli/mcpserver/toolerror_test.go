@@ -8,10 +8,10 @@ import (
 	"github.com/agent-vault/agent-vault/core"
 )
 
-func TestToolErrorCarriesCodeMessageAndHint(t *testing.T) {
+func TestToolFailureCarriesCodeMessageAndHint(t *testing.T) {
 	for _, code := range core.Codes() {
 		err := fmt.Errorf("failed to read: %w", &core.Error{Code: code, Msg: "something about stripe/api-key"})
-		text := toToolError(err).Error()
+		text := toolFailure(err).Error()
 		if !strings.HasPrefix(text, string(code)+": ") {
 			t.Errorf("%s: text does not start with the code: %q", code, text)
 		}
@@ -24,17 +24,17 @@ func TestToolErrorCarriesCodeMessageAndHint(t *testing.T) {
 	}
 }
 
-func TestToolErrorPrefersCoreHint(t *testing.T) {
+func TestToolFailurePrefersCoreHint(t *testing.T) {
 	err := &core.Error{Code: core.CodeNotAuthorized, Msg: "not authorized to read x/y", Hint: "ask the vault owner to run: agent-vault grant a x"}
-	text := toToolError(fmt.Errorf("wrapped: %w", err)).Error()
+	text := toolFailure(fmt.Errorf("wrapped: %w", err)).Error()
 	if !strings.HasSuffix(text, "\nhint: ask the vault owner to run: agent-vault grant a x") {
 		t.Errorf("core's hint was not used: %q", text)
 	}
 }
 
-func TestToolErrorUnclassifiedIsInternal(t *testing.T) {
-	te := toToolError(fmt.Errorf("disk on fire"))
-	if te.code != core.CodeInternal || !strings.HasPrefix(te.Error(), "internal: disk on fire") {
+func TestToolFailureUnclassifiedIsInternal(t *testing.T) {
+	te := toolFailure(fmt.Errorf("disk on fire"))
+	if core.CodeOf(te) != core.CodeInternal || !strings.HasPrefix(te.Error(), "internal: disk on fire") {
 		t.Errorf("got %q", te.Error())
 	}
 }

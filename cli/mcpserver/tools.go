@@ -3,13 +3,13 @@ package mcpserver
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 )
 
 // getInput is the argument of agent_vault_get.
@@ -48,10 +48,10 @@ func (s *server) get(ctx context.Context, _ *mcp.CallToolRequest, in getInput) (
 	if aerr := s.audit.record(entry); aerr != nil {
 		// Fail closed: a read that cannot be audited is not served.
 		clear(value)
-		return nil, nil, &toolError{code: core.CodeInternal, msg: aerr.Error(), hint: "ask the operator to check the --audit-log file"}
+		return nil, nil, toolFailure(auditFailure(aerr))
 	}
 	if err != nil {
-		return nil, nil, toToolError(err)
+		return nil, nil, toolFailure(err)
 	}
 	return &mcp.CallToolResult{Content: valueContent(in.Secret, value)}, nil, nil
 }
@@ -65,11 +65,7 @@ func (s *server) readSecret(ctx context.Context, secret string) ([]byte, error) 
 	if !s.allow.allows(secret) {
 		return nil, notAllowed(secret, s.allow)
 	}
-	sess, err := s.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sess.Get(secret)
+	return s.value(ctx, secret)
 }
 
 // valueContent turns a value into tool content. Text is returned as is;
@@ -101,34 +97,26 @@ func (s *server) list(ctx context.Context, _ *mcp.CallToolRequest, in listInput)
 		entry.Group = ""
 	}
 	if aerr := s.audit.record(entry); aerr != nil {
-		return nil, listOutput{}, &toolError{code: core.CodeInternal, msg: aerr.Error(), hint: "ask the operator to check the --audit-log file"}
+		return nil, listOutput{}, toolFailure(auditFailure(aerr))
 	}
 	if err != nil {
-		return nil, listOutput{}, toToolError(err)
+		return nil, listOutput{}, toolFailure(err)
 	}
 	return nil, out, nil
 }
 
-// readList filters the vault's metadata down to what this key may read
-// and --allow lets through. Metadata is a listing aid only: access itself
-// is enforced by the encryption, whatever a .meta file claims.
+// readList is what this key may read (the reader's one meaning of that)
+// and --allow lets through.
 func (s *server) readList(ctx context.Context, group string) (listOutput, error) {
-	sess, err := s.session(ctx)
+	metas, err := s.rd.List(ctx, reader.ListOptions{Group: group})
+	s.flushWarnings()
 	if err != nil {
 		return listOutput{}, err
 	}
-	metas, err := sess.Vault().List(group)
-	if err != nil {
-		return listOutput{}, err
-	}
-	out := listOutput{Identity: identityName(sess), Secrets: []secretInfo{}}
-	owner := isOwner(sess)
+	out := listOutput{Identity: s.identity(), Secrets: []secretInfo{}}
 	now := time.Now()
 	for _, m := range metas {
 		if !s.allow.allows(m.Name) {
-			continue
-		}
-		if !owner && (out.Identity == "" || !slices.Contains(m.AuthorizedAgents, out.Identity)) {
 			continue
 		}
 		info := secretInfo{Name: m.Name, Group: m.Group, Rotated: m.Rotated.UTC().Format(time.RFC3339)}
@@ -145,9 +133,6 @@ func (s *server) readList(ctx context.Context, group string) (listOutput, error)
 func outcome(err error) string {
 	if err == nil {
 		return "ok"
-	}
-	if te, ok := err.(*toolError); ok {
-		return string(te.code)
 	}
 	return string(core.CodeOf(err))
 }

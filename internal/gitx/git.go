@@ -37,14 +37,34 @@ func run(ctx context.Context, dir string, env []string, stdin []byte, args ...st
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
+		e := &Error{Args: args, Exit: -1, Stderr: strings.TrimSpace(stderr.String()), err: err}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			e.Exit = ee.ExitCode()
 		}
-		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+		return stdout.Bytes(), e
 	}
 	return stdout.Bytes(), nil
 }
+
+// Error is a git command that failed. Exit is -1 when git could not be
+// started at all.
+type Error struct {
+	Args   []string
+	Exit   int
+	Stderr string
+	err    error
+}
+
+func (e *Error) Error() string {
+	msg := e.Stderr
+	if msg == "" {
+		msg = e.err.Error()
+	}
+	return fmt.Sprintf("git %s: %s", e.Args[0], msg)
+}
+
+func (e *Error) Unwrap() error { return e.err }
 
 // Toplevel returns the work tree root containing dir.
 func Toplevel(ctx context.Context, dir string) (string, error) {

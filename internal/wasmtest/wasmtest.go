@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/agent-vault/agent-vault/wasm/host"
+	"github.com/agent-vault/agent-vault/internal/wasmhost"
 )
 
 var (
@@ -46,10 +46,10 @@ func Module() ([]byte, error) {
 }
 
 // Runtime returns a fresh wazero runtime with the module compiled.
-func Runtime(ctx context.Context) (*host.Runtime, error) {
+func Runtime(ctx context.Context) (*wasmhost.Runtime, error) {
 	wasm, err := Module()
 	if err != nil {
 		return nil, err
 	}
-	return host.NewRuntime(ctx, wasm, host.Config{})
+	return wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{})
 }

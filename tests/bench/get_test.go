@@ -13,8 +13,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/wasmhost"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
-	"github.com/agent-vault/agent-vault/wasm/host"
+	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
 var recipientCounts = []int{1, 10, 100}
@@ -24,7 +25,7 @@ var recipientCounts = []int{1, 10, 100}
 // and through plain age trying every stanza, the original SDK's approach.
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	var rt *host.Runtime
+	var rt *wasmhost.Runtime
 	defer func() {
 		if rt != nil {
 			rt.Close(ctx)
@@ -57,7 +58,7 @@ func BenchmarkGet(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			wv, err := rt.OpenVault(ctx, v.Repo, &core.KeySpec{Text: string(key)})
+			wv, err := rt.OpenVault(ctx, abi.Request{Repo: v.Repo, Key: core.KeySpec{Text: string(key)}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -111,7 +112,7 @@ func BenchmarkModule(b *testing.B) {
 	}
 	b.Run("compile/cold", func(b *testing.B) {
 		for b.Loop() {
-			rt, err := host.NewRuntime(ctx, wasm, host.Config{})
+			rt, err := wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -121,14 +122,14 @@ func BenchmarkModule(b *testing.B) {
 		b.ReportMetric(float64(len(wasm)), "module-bytes")
 	})
 	cache := b.TempDir()
-	rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+	rt, err := wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{CacheDir: cache})
 	if err != nil {
 		b.Fatal(err)
 	}
 	rt.Close(ctx)
 	b.Run("compile/cached", func(b *testing.B) {
 		for b.Loop() {
-			rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+			rt, err := wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{CacheDir: cache})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -136,13 +137,13 @@ func BenchmarkModule(b *testing.B) {
 		}
 	})
 	b.Run("instantiate", func(b *testing.B) {
-		rt, err := host.NewRuntime(ctx, wasm, host.Config{CacheDir: cache})
+		rt, err := wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{CacheDir: cache})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer rt.Close(ctx)
 		for b.Loop() {
-			in, err := rt.Instantiate(ctx, "")
+			in, err := rt.Instantiate(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -83,7 +83,7 @@ func TestCCTVAgeVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	in, err := rt.Instantiate(ctx, "")
+	in, err := rt.Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

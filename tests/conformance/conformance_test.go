@@ -1,62 +1,65 @@
-// Package conformance runs the shared vectors through native core and
-// through the WebAssembly module under wazero, and requires both to give
+// Package conformance runs the shared vectors through the reader natively
+// and through the WebAssembly module under wazero, and requires both to give
 // the same outcome as the table and as each other.
 package conformance
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
+	"github.com/agent-vault/agent-vault/internal/oshost"
+	"github.com/agent-vault/agent-vault/internal/wasmhost"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
 	"github.com/agent-vault/agent-vault/tests/vectors"
-	"github.com/agent-vault/agent-vault/wasm/host"
+	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
-// runNative executes one case with core directly.
+// runNative executes one case with the reader over the operating system,
+// as the CLI and the MCP server read.
 func runNative(t *vectors.Table, c vectors.Case) vectors.Outcome {
-	v, err := core.Open(os.DirFS(t.CaseVaultDir(c)))
+	ctx := context.Background()
+	opts := reader.Options{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil}
+	if spec := t.KeySpec(c); spec != nil {
+		opts.Key = *spec
+	}
+	r, err := reader.Open(ctx, oshost.Host{}, opts)
 	if err != nil {
 		return vectors.Outcome{Err: err}
 	}
-	var sess *core.Session
-	if spec := t.KeySpec(c); spec != nil {
-		id, err := core.LoadIdentity(*spec, os.ReadFile)
-		if err != nil {
-			return vectors.Outcome{Err: err}
-		}
-		sess = v.WithIdentity(id)
-	}
 	switch c.Op {
 	case "get":
-		if sess == nil {
-			return vectors.Outcome{Err: &core.Error{Code: core.CodeInvalidKey, Msg: "no key"}}
-		}
-		val, err := sess.Get(c.Secret)
+		val, err := r.Get(ctx, c.Secret)
 		return vectors.Outcome{Value: val, Err: err}
 	case "list":
-		ms, err := v.List(c.Group)
+		ms, err := r.List(ctx, reader.ListOptions{Group: c.Group, All: c.All})
 		return vectors.Outcome{Names: vectors.MetadataNames(ms), Err: err}
 	case "agents":
-		as, err := v.Agents()
+		p, err := r.Agents(ctx)
 		var names []string
-		for _, a := range as {
-			names = append(names, a.Name)
+		if p != nil {
+			for _, a := range p.Agents {
+				names = append(names, a.Name)
+			}
 		}
 		return vectors.Outcome{Names: names, Err: err}
 	case "check":
 		now, _ := time.Parse(time.RFC3339, t.Now)
-		fs, err := v.Check(core.CheckOptions{Now: now})
+		fs, err := r.Check(ctx, now)
 		return vectors.Outcome{Findings: vectors.FindingKeys(fs), Err: err}
 	}
 	return vectors.Outcome{Err: &core.Error{Code: core.CodeInvalidInput, Msg: "unknown op " + c.Op}}
 }
 
 // runWasm executes one case inside the module.
-func runWasm(ctx context.Context, rt *host.Runtime, t *vectors.Table, c vectors.Case) vectors.Outcome {
-	v, err := rt.OpenVault(ctx, t.CaseVaultDir(c), t.KeySpec(c))
+func runWasm(ctx context.Context, rt *wasmhost.Runtime, t *vectors.Table, c vectors.Case) vectors.Outcome {
+	req := abi.Request{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil}
+	if spec := t.KeySpec(c); spec != nil {
+		req.Key = *spec
+	}
+	v, err := rt.OpenVault(ctx, req)
 	if err != nil {
 		return vectors.Outcome{Err: err}
 	}
@@ -66,13 +69,15 @@ func runWasm(ctx context.Context, rt *host.Runtime, t *vectors.Table, c vectors.
 		val, err := v.Get(ctx, c.Secret)
 		return vectors.Outcome{Value: val, Err: err}
 	case "list":
-		ms, err := v.List(ctx, c.Group)
+		ms, err := v.List(ctx, c.Group, c.All)
 		return vectors.Outcome{Names: vectors.MetadataNames(ms), Err: err}
 	case "agents":
-		as, err := v.Agents(ctx)
+		p, err := v.Agents(ctx)
 		var names []string
-		for _, a := range as {
-			names = append(names, a.Name)
+		if p != nil {
+			for _, a := range p.Agents {
+				names = append(names, a.Name)
+			}
 		}
 		return vectors.Outcome{Names: names, Err: err}
 	case "check":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
+	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
 // TestEveryCorruptionOfACiphertext flips one bit at every byte and
@@ -51,7 +52,7 @@ func TestEveryCorruptionOfACiphertext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	wv, err := rt.OpenVault(ctx, f.e.Repo, &core.KeySpec{Path: f.e.OwnerKey()})
+	wv, err := rt.OpenVault(ctx, abi.Request{Repo: f.e.Repo, Key: core.KeySpec{Path: f.e.OwnerKey()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
+	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
 // hostileBase is the fixture every hostile case copies: a small vault
@@ -190,14 +191,14 @@ func TestHostileContentWasm(t *testing.T) {
 				what := strings.Join(p.args, " ")
 				var out []byte
 				var findings []core.Finding
-				v, err := rt.OpenVault(ctx, h.e.Repo, &core.KeySpec{Path: h.e.OwnerKey()})
+				v, err := rt.OpenVault(ctx, abi.Request{Repo: h.e.Repo, Key: core.KeySpec{Path: h.e.OwnerKey()}})
 				if err == nil {
 					switch p.args[0] {
 					case "get":
 						out, err = v.Get(ctx, p.args[1])
 					case "list":
 						var ms []*core.Metadata
-						ms, err = v.List(ctx, "")
+						ms, err = v.List(ctx, "", true)
 						out, _ = json.Marshal(ms)
 					case "list-agents":
 						var as []core.AgentInfo

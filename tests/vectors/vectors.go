@@ -32,6 +32,8 @@ type Case struct {
 	Key    string `json:"key"`
 	Secret string `json:"secret"`
 	Group  string `json:"group"`
+	// All lists every secret, not only those the key can read.
+	All bool `json:"all"`
 	// Vault, in hostile.json, names the broken fixture the case runs on.
 	Vault string `json:"vault"`
 	// Symlink marks a case that relies on a symlink in the vault, which a

@@ -1,23 +1,25 @@
-// Package abi is the request/response envelope of the WebAssembly module.
-// It decodes a JSON request, calls core, and encodes the result; it holds
-// no vault logic of its own. It is plain Go so that it can be tested and
-// fuzzed natively; wasm/guest only moves bytes in and out of linear memory.
+// Package abi is the request/response envelope of the WebAssembly module
+// (docs/wasm-abi.md). It decodes a JSON request, calls the reader or core,
+// and encodes the result; it holds no vault logic of its own. It is plain
+// Go so that it can be tested and fuzzed natively; wasm/guest only moves
+// bytes in and out of linear memory.
 package abi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 )
 
 // Version is the ABI version. Bindings refuse a module whose version
 // differs from the one they were written for. Bump it on any change to the
-// exports or the envelope.
-const Version = 1
+// exports, the imports or the envelope.
+const Version = 2
 
 // maxRequest bounds a request, so a hostile caller cannot make the guest
 // allocate without limit.
@@ -27,16 +29,18 @@ const maxRequest = 96 << 20
 type Request struct {
 	Op     string `json:"op"`
 	Handle int32  `json:"handle,omitempty"`
-	// locate
-	Repo string `json:"repo,omitempty"`
-	Home string `json:"home,omitempty"`
 	// open
-	Root    string        `json:"root,omitempty"`
-	Key     *core.KeySpec `json:"key,omitempty"`
-	KeyFile []byte        `json:"key_file,omitempty"`
+	Repo         string       `json:"repo,omitempty"`
+	Cwd          string       `json:"cwd,omitempty"`
+	Home         string       `json:"home,omitempty"`
+	Key          core.KeySpec `json:"key,omitempty"`
+	MetadataOnly bool         `json:"metadata_only,omitempty"`
+	AutoPull     bool         `json:"auto_pull,omitempty"`
+	PullInterval float64      `json:"pull_interval,omitempty"`
 	// get, list
 	Secret string `json:"secret,omitempty"`
 	Group  string `json:"group,omitempty"`
+	All    bool   `json:"all,omitempty"`
 	// check
 	Now string `json:"now,omitempty"`
 	// decrypt
@@ -45,23 +49,18 @@ type Request struct {
 	Ciphertext  []byte   `json:"ciphertext,omitempty"`
 }
 
-// Dispatcher holds the open vaults of one module instance. An instance is
+// Dispatcher holds the open readers of one module instance. An instance is
 // single-threaded, so Dispatcher needs no locking.
 type Dispatcher struct {
-	// OpenFS returns the file system at an absolute guest path.
-	OpenFS   func(root string) (fs.FS, error)
-	sessions map[int32]*session
-	next     int32
+	host    reader.Host
+	readers map[int32]*reader.Reader
+	next    int32
 }
 
-type session struct {
-	v *core.Vault
-	s *core.Session // nil when opened without a key
-}
-
-// NewDispatcher returns a dispatcher that opens vaults with openFS.
-func NewDispatcher(openFS func(root string) (fs.FS, error)) *Dispatcher {
-	return &Dispatcher{OpenFS: openFS, sessions: map[int32]*session{}}
+// NewDispatcher returns a dispatcher whose readers reach the world through
+// host.
+func NewDispatcher(host reader.Host) *Dispatcher {
+	return &Dispatcher{host: host, readers: map[int32]*reader.Reader{}}
 }
 
 // Call handles one request and returns the response envelope. It never
@@ -70,26 +69,28 @@ func NewDispatcher(openFS func(root string) (fs.FS, error)) *Dispatcher {
 func (d *Dispatcher) Call(req []byte) (resp []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			resp = errorResponse(&core.Error{Code: core.CodeInternal, Msg: fmt.Sprintf("internal error: %v", r)})
+			resp = errorResponse(&core.Error{Code: core.CodeInternal, Msg: fmt.Sprintf("internal error: %v", r)}, nil)
 		}
 	}()
 	r, err := DecodeRequest(req)
 	if err != nil {
-		return errorResponse(err)
+		return errorResponse(err, nil)
 	}
 	if r.Op == "get" {
 		return d.get(r)
 	}
 	result, err := d.dispatch(r)
+	warnings := d.warnings(r)
 	if err != nil {
-		return errorResponse(err)
+		return errorResponse(err, warnings)
 	}
 	out, err := json.Marshal(struct {
-		OK     bool `json:"ok"`
-		Result any  `json:"result"`
-	}{true, result})
+		OK       bool     `json:"ok"`
+		Result   any      `json:"result"`
+		Warnings []string `json:"warnings,omitempty"`
+	}{true, result, warnings})
 	if err != nil {
-		return errorResponse(&core.Error{Code: core.CodeInternal, Msg: "failed to encode response", Err: err})
+		return errorResponse(core.Wrap(core.CodeInternal, err, "failed to encode response"), warnings)
 	}
 	return out
 }
@@ -97,34 +98,28 @@ func (d *Dispatcher) Call(req []byte) (resp []byte) {
 // DecodeRequest parses and validates the envelope.
 func DecodeRequest(req []byte) (*Request, error) {
 	if len(req) > maxRequest {
-		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "request too large"}
+		return nil, core.Errorf(core.CodeInvalidInput, "request too large")
 	}
 	var r Request
 	if err := json.Unmarshal(req, &r); err != nil {
-		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "malformed request", Err: err}
+		return nil, core.Wrap(core.CodeInvalidInput, err, "malformed request")
 	}
 	if r.Op == "" {
-		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "request has no op"}
+		return nil, core.Errorf(core.CodeInvalidInput, "request has no op")
 	}
 	return &r, nil
 }
 
 func (d *Dispatcher) dispatch(r *Request) (any, error) {
+	ctx := context.Background()
 	switch r.Op {
 	case "version":
 		return map[string]any{"abi": Version, "version": core.Version}, nil
-	case "resolve_key":
-		if r.Key == nil {
-			return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "resolve_key needs a key spec"}
-		}
-		return core.ResolveKey(*r.Key)
-	case "locate":
-		return core.Locate(r.Repo, r.Home)
 	case "open":
-		return d.open(r)
+		return d.open(ctx, r)
 	case "close":
-		delete(d.sessions, r.Handle)
-		return map[string]any{}, nil
+		delete(d.readers, r.Handle)
+		return struct{}{}, nil
 	case "decrypt":
 		pt, err := core.DecryptFile(r.Ciphertext, r.Identities, r.Passphrases)
 		if err != nil {
@@ -132,123 +127,109 @@ func (d *Dispatcher) dispatch(r *Request) (any, error) {
 		}
 		return map[string]any{"plaintext": pt}, nil
 	}
-	s, err := d.session(r.Handle)
+	rd, err := d.reader(r.Handle)
 	if err != nil {
 		return nil, err
 	}
 	switch r.Op {
 	case "list":
-		secrets, err := s.v.List(r.Group)
+		secrets, err := rd.List(ctx, reader.ListOptions{Group: r.Group, All: r.All})
 		if err != nil {
 			return nil, err
-		}
-		if secrets == nil {
-			secrets = []*core.Metadata{}
 		}
 		return map[string]any{"secrets": secrets}, nil
 	case "agents":
-		agents, err := s.v.Agents()
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"agents": agents}, nil
-	case "groups":
-		groups, err := s.v.Groups()
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"groups": groups}, nil
+		return rd.Agents(ctx)
 	case "check":
-		return d.check(s, r)
+		now := time.Now()
+		if r.Now != "" {
+			if now, err = time.Parse(time.RFC3339, r.Now); err != nil {
+				return nil, core.Wrap(core.CodeInvalidInput, err, "invalid now")
+			}
+		}
+		findings, err := rd.Check(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"findings": findings}, nil
+	case "pull":
+		return struct{}{}, rd.Pull(ctx)
+	case "reload":
+		return struct{}{}, rd.Reload()
 	}
-	return nil, &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("unknown op %q", r.Op)}
+	return nil, core.Errorf(core.CodeInvalidInput, "unknown op %q", clipOp(r.Op))
 }
 
-func (d *Dispatcher) session(h int32) (*session, error) {
-	s, ok := d.sessions[h]
+func clipOp(op string) string {
+	if len(op) > 40 {
+		return op[:40] + "..."
+	}
+	return op
+}
+
+func (d *Dispatcher) reader(h int32) (*reader.Reader, error) {
+	rd, ok := d.readers[h]
 	if !ok {
-		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("no open vault with handle %d", h)}
+		return nil, core.Errorf(core.CodeInvalidInput, "no open vault with handle %d", h)
 	}
-	return s, nil
+	return rd, nil
 }
 
-func (d *Dispatcher) open(r *Request) (any, error) {
-	fsys, err := d.OpenFS(r.Root)
-	if err != nil {
-		return nil, &core.Error{Code: core.CodeVaultNotFound, Msg: "failed to open vault directory", Err: err}
+// warnings collects what the request's reader warned about.
+func (d *Dispatcher) warnings(r *Request) []string {
+	if rd, ok := d.readers[r.Handle]; ok && r.Op != "close" {
+		return rd.Warnings()
 	}
-	v, err := core.Open(fsys)
+	return nil
+}
+
+func (d *Dispatcher) open(ctx context.Context, r *Request) (any, error) {
+	opts := reader.Options{
+		Repo: r.Repo, Cwd: r.Cwd, Home: r.Home, Key: r.Key,
+		MetadataOnly: r.MetadataOnly, AutoPull: r.AutoPull,
+		PullInterval: time.Duration(r.PullInterval * float64(time.Second)),
+	}
+	rd, err := reader.Open(ctx, d.host, opts)
 	if err != nil {
 		return nil, err
-	}
-	s := &session{v: v}
-	result := map[string]any{}
-	if r.Key != nil {
-		id, err := core.LoadIdentity(*r.Key, func(string) ([]byte, error) {
-			if r.KeyFile == nil {
-				return nil, fs.ErrNotExist
-			}
-			return r.KeyFile, nil
-		})
-		clear(r.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		s.s = v.WithIdentity(id)
-		result["recipient"] = id.Recipient()
-		result["identity"] = s.s.Name()
 	}
 	d.next++
-	d.sessions[d.next] = s
-	result["handle"] = d.next
-	return result, nil
-}
-
-func (d *Dispatcher) check(s *session, r *Request) (any, error) {
-	now := time.Now()
-	if r.Now != "" {
-		t, err := time.Parse(time.RFC3339, r.Now)
-		if err != nil {
-			return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "invalid now", Err: err}
-		}
-		now = t
-	}
-	findings, err := s.v.Check(core.CheckOptions{Now: now})
-	if err != nil {
-		return nil, err
-	}
-	if findings == nil {
-		findings = []core.Finding{}
-	}
-	return map[string]any{"findings": findings}, nil
+	d.readers[d.next] = rd
+	r.Handle = d.next
+	name, recipient := rd.Identity()
+	return map[string]any{"handle": d.next, "identity": name, "recipient": recipient, "dir": rd.Dir()}, nil
 }
 
 // get builds its response by hand so the plaintext exists in exactly one
 // buffer the guest owns, which the host's free then zeroes.
 func (d *Dispatcher) get(r *Request) []byte {
-	s, err := d.session(r.Handle)
+	rd, err := d.reader(r.Handle)
 	if err != nil {
-		return errorResponse(err)
+		return errorResponse(err, nil)
 	}
-	if s.s == nil {
-		return errorResponse(&core.Error{Code: core.CodeInvalidKey, Msg: "vault was opened without a key"})
-	}
-	pt, err := s.s.Get(r.Secret)
+	pt, err := rd.Get(context.Background(), r.Secret)
+	warnings := rd.Warnings()
 	if err != nil {
-		return errorResponse(err)
+		return errorResponse(err, warnings)
 	}
 	defer clear(pt)
-	const head, tail = `{"ok":true,"result":{"value":"`, `"}}`
-	out := make([]byte, len(head)+base64.StdEncoding.EncodedLen(len(pt))+len(tail))
-	n := copy(out, head)
-	base64.StdEncoding.Encode(out[n:], pt)
-	copy(out[len(out)-len(tail):], tail)
-	return out
+	const head, mid, tail = `{"ok":true,"result":{"value":"`, `"}`, `}`
+	var extra []byte
+	if len(warnings) > 0 {
+		w, _ := json.Marshal(warnings)
+		extra = append([]byte(`,"warnings":`), w...)
+	}
+	out := make([]byte, 0, len(head)+base64.StdEncoding.EncodedLen(len(pt))+len(mid)+len(extra)+len(tail))
+	out = append(out, head...)
+	out = base64.StdEncoding.AppendEncode(out, pt)
+	out = append(out, mid...)
+	out = append(out, extra...)
+	return append(out, tail...)
 }
 
 // errorResponse encodes a failure with its stable code and number. The
 // message comes from core, which never puts secret material in errors.
-func errorResponse(err error) []byte {
+func errorResponse(err error, warnings []string) []byte {
 	code := core.CodeOf(err)
 	out, _ := json.Marshal(map[string]any{
 		"ok": false,
@@ -258,6 +239,7 @@ func errorResponse(err error) []byte {
 			"message": err.Error(),
 			"hint":    core.HintOf(err),
 		},
+		"warnings": warnings,
 	})
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/memhost"
 	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
@@ -36,7 +37,7 @@ func readFixture(tb testing.TB, rel string) []byte {
 // invalid_input, and whatever it accepts has an op.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range []string{`{"op":"version"}`, `{"op":""}`, `{}`, `[]`, `null`, `{"op":"get","handle":1,"secret":"a/b"}`,
-		`{"op":"open","key_file":"!!notbase64"}`, `{"op":"get","handle":99999999999}`, `{"op":"x","op":"y"}`, "\xff\xfe"} {
+		`{"op":"open","key":"!!notanobject"}`, `{"op":"get","handle":99999999999}`, `{"op":"x","op":"y"}`, "\xff\xfe"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -64,17 +65,7 @@ var keyText = regexp.MustCompile(`(?i)AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{10}`)
 func FuzzCall(f *testing.F) {
 	ownerKey := readFixture(f, "keys/owner.key")
 	ct := readFixture(f, "vault/.agent-vault/secrets/stripe/api-key.enc")
-	hostile := hostileFS(f)
-	fixtureFS := os.DirFS(filepath.Join(fixture, "vault"))
-	openFS := func(root string) (fs.FS, error) {
-		switch root {
-		case "/vault":
-			return fixtureFS, nil
-		case "/hostile":
-			return hostile, nil
-		}
-		return nil, fs.ErrNotExist
-	}
+	host := fuzzHost(f)
 	b64 := base64.StdEncoding.EncodeToString
 	keyLine := string(regexp.MustCompile(`AGE-SECRET-KEY-1[0-9A-Z]+`).Find(ownerKey))
 	for _, s := range []string{
@@ -85,13 +76,14 @@ func FuzzCall(f *testing.F) {
 		`{"op":"get","handle":2,"secret":"g/missing"}`,
 		`{"op":"get","handle":3,"secret":"stripe/api-key"}`,
 		`{"op":"list","handle":2}`, `{"op":"list","handle":1,"group":"stripe"}`,
-		`{"op":"agents","handle":1}`, `{"op":"groups","handle":2}`,
+		`{"op":"agents","handle":1}`, `{"op":"agents","handle":2}`,
 		`{"op":"check","handle":2,"now":"2026-01-01T00:00:00Z"}`, `{"op":"check","handle":1,"now":"yesterday"}`,
-		`{"op":"open","root":"/hostile"}`, `{"op":"open","root":"/nowhere"}`,
-		`{"op":"open","root":"/vault","key":{"path":"` + keyLine + `"}}`,
-		`{"op":"open","root":"/vault","key":{"text":"` + keyLine + `x"}}`,
-		`{"op":"open","root":"/vault","key":{"path":"/k"},"key_file":"` + b64([]byte(keyLine[:30])) + `"}`,
-		`{"op":"resolve_key","key":{"env":"~/k","home":"/h"}}`, `{"op":"locate","repo":"git@host:a/b.git","home":"/h"}`,
+		`{"op":"open","repo":"/hostile","metadata_only":true}`, `{"op":"open","repo":"/nowhere"}`,
+		`{"op":"open","repo":"/vault","key":{"path":"` + keyLine + `"}}`,
+		`{"op":"open","repo":"/vault","key":{"text":"` + keyLine + `x"}}`,
+		`{"op":"open","repo":"/vault","key":{"path":"/k"}}`, `{"op":"open","repo":"/vault","key":{"env":"~/k"},"home":"/h"}`,
+		`{"op":"open","repo":"git@host:a/b.git","home":"/h","metadata_only":true}`, `{"op":"open","repo":"vault","cwd":"/","metadata_only":true}`,
+		`{"op":"pull","handle":1}`, `{"op":"reload","handle":2}`, `{"op":"list","handle":1,"all":true}`,
 		`{"op":"decrypt","identities":["` + keyLine + `"],"ciphertext":"` + b64(ct) + `"}`,
 		`{"op":"decrypt","identities":["AGE-SECRET-KEY-1QQQ"],"ciphertext":"` + b64(ct[:40]) + `"}`,
 		`{"op":"close","handle":1}`, `{"op":"version"}`, `{"op":"nope"}`, `{"op":"get","handle":-1}`, `{`,
@@ -105,18 +97,18 @@ func FuzzCall(f *testing.F) {
 			// that cost is the caller's own choice, not a hostile-input bug.
 			return
 		}
-		d := abi.NewDispatcher(openFS)
+		d := abi.NewDispatcher(host)
 		for _, open := range []string{
-			`{"op":"open","root":"/vault","key":{"text":` + jsonString(string(ownerKey)) + `}}`,
-			`{"op":"open","root":"/hostile","key":{"text":` + jsonString(string(ownerKey)) + `}}`,
-			`{"op":"open","root":"/vault"}`,
+			`{"op":"open","repo":"/vault","key":{"text":` + jsonString(string(ownerKey)) + `}}`,
+			`{"op":"open","repo":"/hostile","key":{"text":` + jsonString(string(ownerKey)) + `}}`,
+			`{"op":"open","repo":"/vault","metadata_only":true}`,
 		} {
 			if resp := envelope(t, d.Call([]byte(open))); !resp.OK {
 				t.Fatalf("setup %s failed: %+v", open, resp.Error)
 			}
 		}
 		resp := envelope(t, d.Call(req))
-		if (!resp.OK || (peek.Op != "resolve_key" && peek.Op != "locate")) && keyText.Match(resp.raw) {
+		if keyText.Match(resp.raw) {
 			t.Fatalf("response echoes key material: %s", resp.raw)
 		}
 	})
@@ -175,6 +167,19 @@ func jsonString(s string) string {
 	return string(b)
 }
 
+// fuzzHost serves the fixture vault at /vault and the hostile one at
+// /hostile, from memory.
+func fuzzHost(tb testing.TB) memhost.Host {
+	files := fstest.MapFS{}
+	if err := memhost.Mount(files, "vault", os.DirFS(filepath.Join(fixture, "vault"))); err != nil {
+		tb.Fatal(err)
+	}
+	if err := memhost.Mount(files, "hostile", hostileFS(tb)); err != nil {
+		tb.Fatal(err)
+	}
+	return memhost.Host{Files: files}
+}
+
 // hostileFS is a vault whose files were committed by an attacker.
 func hostileFS(tb testing.TB) fstest.MapFS {
 	meta := func(name string) *fstest.MapFile {
@@ -206,8 +211,8 @@ func hostileFS(tb testing.TB) fstest.MapFS {
 // a regression in symlink or size handling fails even without fuzzing.
 func TestHostileFSRefused(t *testing.T) {
 	ownerKey := readFixture(t, "keys/owner.key")
-	d := abi.NewDispatcher(func(string) (fs.FS, error) { return hostileFS(t), nil })
-	open := envelope(t, d.Call([]byte(`{"op":"open","root":"/hostile","key":{"text":`+jsonString(string(ownerKey))+`}}`)))
+	d := abi.NewDispatcher(fuzzHost(t))
+	open := envelope(t, d.Call([]byte(`{"op":"open","repo":"/hostile","key":{"text":`+jsonString(string(ownerKey))+`}}`)))
 	if !open.OK {
 		t.Fatalf("open failed: %+v", open.Error)
 	}

@@ -1,6 +1,8 @@
 // Command guest is the agent-vault WebAssembly module: a WASI reactor built
-// with GOOS=wasip1 -buildmode=c-shared. Its exports only move bytes across
-// linear memory; wasm/abi decodes requests and core does the work.
+// with GOOS=wasip1 -buildmode=c-shared (docs/wasm-abi.md). Its exports only
+// move bytes across linear memory; wasm/abi decodes requests and the
+// reader in core does the work, asking the host for files and git through
+// two imports.
 //
 // Exports:
 //
@@ -10,13 +12,13 @@
 //	av_call(ptr, len i32) i64     handle a JSON request; returns ptr<<32|len
 //	                              of a response buffer the host must free
 //
-// The vault is read through WASI from a read-only preopen (by convention
-// at /vault).
+// Imports (module "agent_vault"):
+//
+//	host_call(ptr, len i32) i32   run a host request; the answer's length
+//	host_result(ptr i32)          copy that answer into ptr
 package main
 
 import (
-	"io/fs"
-	"os"
 	"unsafe"
 
 	"github.com/agent-vault/agent-vault/wasm/abi"
@@ -28,12 +30,7 @@ func main() {}
 // the garbage collector cannot reclaim memory the host is still using.
 var buffers = map[uint32][]byte{}
 
-var dispatcher = abi.NewDispatcher(func(root string) (fs.FS, error) {
-	if _, err := os.Lstat(root); err != nil {
-		return nil, err
-	}
-	return openVaultFS(root), nil
-})
+var dispatcher = abi.NewDispatcher(abi.ImportHost{Call: callHost})
 
 //go:wasmexport av_abi_version
 func abiVersion() int32 { return abi.Version }

@@ -134,6 +134,7 @@ type Case struct {
 	Key    string `json:"key"`
 	Secret string `json:"secret,omitempty"`
 	Group  string `json:"group,omitempty"`
+	All    bool   `json:"all,omitempty"`
 	Expect Expect `json:"expect"`
 }
 
@@ -185,6 +186,9 @@ func writeCases(secrets []secret) {
 		Case{Name: "list all", Op: "list", Key: "owner", Expect: Expect{Names: sortedPaths(secrets)}},
 		Case{Name: "list stripe", Op: "list", Key: "billing", Group: "stripe", Expect: Expect{Names: []string{"shared/unicode", "stripe/api-key", "stripe/live/api-key", "stripe/webhook-secret"}}},
 		Case{Name: "list without a key", Op: "list", Key: "none", Group: "legacy", Expect: Expect{Names: []string{"legacy/expired", "legacy/expiring"}}},
+		Case{Name: "list as an agent shows what it can read", Op: "list", Key: "billing", Expect: Expect{Names: []string{"postgres/conn", "shared/unicode", "stripe/api-key", "stripe/live/api-key", "stripe/webhook-secret"}}},
+		Case{Name: "list all as an agent", Op: "list", Key: "billing", Group: "legacy", All: true, Expect: Expect{Names: []string{"legacy/expired", "legacy/expiring"}}},
+		Case{Name: "list as another agent", Op: "list", Key: "lost", Expect: Expect{Names: []string{"certs/tls-chain"}}},
 		Case{Name: "list unknown group", Op: "list", Key: "owner", Group: "nope", Expect: Expect{Error: "invalid_input"}},
 		Case{Name: "list invalid group", Op: "list", Key: "owner", Group: "../x", Expect: Expect{Error: "invalid_input"}},
 		Case{Name: "agents", Op: "agents", Key: "none", Expect: Expect{Names: []string{"billing", "deploy", "reader", "revoked", "lost"}}},

@@ -15,8 +15,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/wasmhost"
 	"github.com/agent-vault/agent-vault/tests/bench"
-	"github.com/agent-vault/agent-vault/wasm/host"
+	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
 // agentCounts are the recipients of the get benchmarks: n agents plus the
@@ -74,11 +75,11 @@ func sectionGet(c *config, r *report) error {
 		return err
 	}
 	ctx := context.Background()
-	wasm, err := host.ReadModule(filepath.Join(c.root, "build", "agent_vault.wasm"))
+	wasm, err := wasmhost.ReadModule(filepath.Join(c.root, "build", "agent_vault.wasm"))
 	if err != nil {
 		return err
 	}
-	rt, err := host.NewRuntime(ctx, wasm, host.Config{})
+	rt, err := wasmhost.NewRuntime(ctx, wasm, wasmhost.Config{})
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func sectionGet(c *config, r *report) error {
 			return err
 		}
 		s := vault.WithIdentity(id)
-		wv, err := rt.OpenVault(ctx, g.v.Repo, &core.KeySpec{Path: g.key})
+		wv, err := rt.OpenVault(ctx, abi.Request{Repo: g.v.Repo, Key: core.KeySpec{Path: g.key}})
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,8 @@
-// Package host runs the agent-vault WebAssembly module under wazero. Go
-// tests and benchmarks use it to drive the very module the Python, Node
-// and browser bindings load.
-package host
+// Package wasmhost runs the agent-vault WebAssembly module under wazero.
+// Go tests and benchmarks use it to drive the very module the Python, Node
+// and browser bindings load, with the host imports served by the operating
+// system (internal/oshost), as a binding serves them.
+package wasmhost
 
 import (
 	"context"
@@ -15,16 +16,18 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
+	"github.com/agent-vault/agent-vault/internal/oshost"
 	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
-// GuestRoot is where the vault directory is mounted inside the guest.
-const GuestRoot = "/vault"
-
-// Config configures a Runtime. The zero value compiles in memory.
+// Config configures a Runtime. The zero value compiles in memory and
+// serves the host imports from the operating system.
 type Config struct {
 	// CacheDir, if set, holds compiled code across processes.
 	CacheDir string
+	// Host answers the module's host calls; nil means oshost.Host.
+	Host reader.Host
 }
 
 // Runtime owns the compiled module. Compile once, then instantiate per
@@ -49,6 +52,14 @@ func NewRuntime(ctx context.Context, wasm []byte, cfg Config) (*Runtime, error) 
 		rt.Close(ctx)
 		return nil, fmt.Errorf("failed to set up WASI: %w", err)
 	}
+	var h reader.Host = oshost.Host{}
+	if cfg.Host != nil {
+		h = cfg.Host
+	}
+	if err := defineImports(ctx, rt, h); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
 		rt.Close(ctx)
@@ -60,20 +71,17 @@ func NewRuntime(ctx context.Context, wasm []byte, cfg Config) (*Runtime, error) 
 // Close releases the runtime and every instance.
 func (r *Runtime) Close(ctx context.Context) error { return r.rt.Close(ctx) }
 
-// Instance is one module instance with dir mounted read-only at GuestRoot.
-// It is single-threaded: callers serialise calls.
+// Instance is one module instance. It is single-threaded: callers
+// serialise calls.
 type Instance struct {
 	mod                 api.Module
 	alloc, free, callFn api.Function
 }
 
-// Instantiate starts an instance that can read dir ("" mounts nothing).
-func (r *Runtime) Instantiate(ctx context.Context, dir string) (*Instance, error) {
-	fsc := wazero.NewFSConfig()
-	if dir != "" {
-		fsc = fsc.WithReadOnlyDirMount(dir, GuestRoot)
-	}
-	cfg := wazero.NewModuleConfig().WithName("").WithFSConfig(fsc).
+// Instantiate starts an instance. It mounts nothing: the module reads
+// files through the host imports.
+func (r *Runtime) Instantiate(ctx context.Context) (*Instance, error) {
+	cfg := wazero.NewModuleConfig().WithName("").
 		WithSysWalltime().WithSysNanotime().WithRandSource(randReader{}).
 		WithStartFunctions("_initialize")
 	mod, err := r.rt.InstantiateModule(ctx, r.compiled, cfg)

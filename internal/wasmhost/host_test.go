@@ -1,4 +1,4 @@
-package host_test
+package wasmhost_test
 
 import (
 	"bytes"
@@ -10,13 +10,13 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/wasmhost"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
 	"github.com/agent-vault/agent-vault/tests/vectors"
 	"github.com/agent-vault/agent-vault/wasm/abi"
-	"github.com/agent-vault/agent-vault/wasm/host"
 )
 
-func runtime(t *testing.T) (*host.Runtime, context.Context) {
+func runtime(t *testing.T) (*wasmhost.Runtime, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	rt, err := wasmtest.Runtime(ctx)
@@ -36,7 +36,7 @@ func TestHostileRequestsReturnErrorCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := rt.Instantiate(ctx, table.VaultDir())
+	in, err := rt.Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,9 @@ func TestHostileRequestsReturnErrorCodes(t *testing.T) {
 		{"wrong types", []byte(`{"op":"get","handle":"one"}`), core.CodeInvalidInput},
 		{"no handle", []byte(`{"op":"get","handle":42,"secret":"a/b"}`), core.CodeInvalidInput},
 		{"deep nesting", []byte(strings.Repeat("[", 100000)), core.CodeInvalidInput},
-		{"open outside preopen", mustJSON(abi.Request{Op: "open", Root: "/etc"}), core.CodeVaultNotFound},
+		{"open a directory without a vault", mustJSON(abi.Request{Op: "open", Repo: "/etc", MetadataOnly: true}), core.CodeVaultNotFound},
+		{"open a missing directory", mustJSON(abi.Request{Op: "open", Repo: "/nonexistent/vault", MetadataOnly: true}), core.CodeVaultNotFound},
+		{"open a relative path without cwd", mustJSON(abi.Request{Op: "open", MetadataOnly: true}), core.CodeInvalidInput},
 		{"truncated ciphertext", mustJSON(abi.Request{Op: "decrypt", Identities: []string{string(owner)}, Ciphertext: good[:len(good)/2]}), core.CodeCorruptVault},
 		{"bit-flipped ciphertext", mustJSON(abi.Request{Op: "decrypt", Identities: []string{string(owner)}, Ciphertext: flipped}), core.CodeCorruptVault},
 		{"huge garbage ciphertext", mustJSON(abi.Request{Op: "decrypt", Identities: []string{string(owner)}, Ciphertext: bytes.Repeat([]byte{0xAB}, 8<<20)}), core.CodeCorruptVault},
@@ -111,12 +113,12 @@ func TestBrokenVaultYAML(t *testing.T) {
 			os.WriteFile(filepath.Join(vd, "manifest.yaml"), []byte(manifest), 0o644)
 			// The policy is parsed when first needed, so the damage shows
 			// on every operation that reads it.
-			v, err := rt.OpenVault(ctx, dir, nil)
+			v, err := rt.OpenVault(ctx, abi.Request{Repo: dir, MetadataOnly: true})
 			if err != nil {
 				t.Fatalf("open: %v", err)
 			}
 			defer v.Close(ctx)
-			_, err = v.List(ctx, "")
+			_, err = v.List(ctx, "", false)
 			if core.CodeOf(err) != core.CodeCorruptVault {
 				t.Fatalf("list: got %v, want corrupt_vault", err)
 			}
@@ -132,8 +134,8 @@ func TestBrokenVaultYAML(t *testing.T) {
 	}
 }
 
-// TestSymlinkInVaultRefused: a WASI preopen follows links inside the
-// mount, so core must refuse them itself.
+// TestSymlinkInVaultRefused: a host's file access follows links, so core
+// must refuse them itself.
 func TestSymlinkInVaultRefused(t *testing.T) {
 	rt, ctx := runtime(t)
 	table, err := vectors.Load()
@@ -149,7 +151,7 @@ func TestSymlinkInVaultRefused(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", enc); err != nil {
 		t.Fatal(err)
 	}
-	v, err := rt.OpenVault(ctx, dir, &core.KeySpec{Path: filepath.Join(table.Dir, "keys", "owner.key")})
+	v, err := rt.OpenVault(ctx, abi.Request{Repo: dir, Key: core.KeySpec{Path: filepath.Join(table.Dir, "keys", "owner.key")}})
 	if err != nil {
 		t.Fatal(err)
 	}

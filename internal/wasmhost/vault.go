@@ -1,10 +1,10 @@
-package host
+package wasmhost
 
 import (
 	"context"
-	"os"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 	"github.com/agent-vault/agent-vault/wasm/abi"
 )
 
@@ -13,36 +13,28 @@ import (
 type Vault struct {
 	in     *Instance
 	handle int32
+	// Identity and Recipient are what open reported.
+	Identity, Recipient string
 }
 
-// OpenVault instantiates the module over dir and opens the vault with the
-// key that spec resolves to. A nil spec opens it for metadata only.
-func (r *Runtime) OpenVault(ctx context.Context, dir string, spec *core.KeySpec) (*Vault, error) {
-	in, err := r.Instantiate(ctx, dir)
+// OpenVault instantiates the module and opens the vault described by req
+// (an "open" request: repo, key, auto_pull...).
+func (r *Runtime) OpenVault(ctx context.Context, req abi.Request) (*Vault, error) {
+	in, err := r.Instantiate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req := abi.Request{Op: "open", Root: GuestRoot, Key: spec}
-	if spec != nil {
-		var choice core.KeyChoice
-		if err := in.Do(ctx, abi.Request{Op: "resolve_key", Key: spec}, &choice); err != nil {
-			in.Close(ctx)
-			return nil, err
-		}
-		if choice.Path != "" {
-			req.KeyFile, _ = os.ReadFile(choice.Path) // a missing file is classified by core
-		}
-	}
+	req.Op = "open"
 	var res struct {
-		Handle int32 `json:"handle"`
+		Handle    int32  `json:"handle"`
+		Identity  string `json:"identity"`
+		Recipient string `json:"recipient"`
 	}
-	err = in.Do(ctx, req, &res)
-	clear(req.KeyFile)
-	if err != nil {
+	if err := in.Do(ctx, req, &res); err != nil {
 		in.Close(ctx)
 		return nil, err
 	}
-	return &Vault{in: in, handle: res.Handle}, nil
+	return &Vault{in: in, handle: res.Handle, Identity: res.Identity, Recipient: res.Recipient}, nil
 }
 
 // Close ends the instance.
@@ -57,22 +49,21 @@ func (v *Vault) Get(ctx context.Context, secret string) ([]byte, error) {
 	return res.Value, err
 }
 
-// List returns secret metadata, optionally for one group.
-func (v *Vault) List(ctx context.Context, group string) ([]*core.Metadata, error) {
+// List returns secret metadata: what the key can read, or with all every
+// secret, optionally for one group.
+func (v *Vault) List(ctx context.Context, group string, all bool) ([]*core.Metadata, error) {
 	var res struct {
 		Secrets []*core.Metadata `json:"secrets"`
 	}
-	err := v.in.Do(ctx, abi.Request{Op: "list", Handle: v.handle, Group: group}, &res)
+	err := v.in.Do(ctx, abi.Request{Op: "list", Handle: v.handle, Group: group, All: all}, &res)
 	return res.Secrets, err
 }
 
-// Agents lists the agents.
-func (v *Vault) Agents(ctx context.Context) ([]core.AgentInfo, error) {
-	var res struct {
-		Agents []core.AgentInfo `json:"agents"`
-	}
+// Agents returns the agents and groups.
+func (v *Vault) Agents(ctx context.Context) (*reader.Policy, error) {
+	var res reader.Policy
 	err := v.in.Do(ctx, abi.Request{Op: "agents", Handle: v.handle}, &res)
-	return res.Agents, err
+	return &res, err
 }
 
 // Check runs the read-only audit at the given RFC 3339 time ("" for now).
