@@ -152,7 +152,7 @@ func TestOwnerAgentFlow(t *testing.T) {
 	}
 }
 
-// assertStanzaOrder checks DESIGN.md §3: owner first, then the agents in
+// assertStanzaOrder checks docs/architecture.md §4: owner first, then the agents in
 // authorized_agents order, by unwrapping each stanza alone.
 func (tv *testVault) assertStanzaOrder(secret string, agents []string) {
 	tv.t.Helper()

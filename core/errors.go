@@ -11,7 +11,7 @@ import (
 type Code string
 
 // The error taxonomy shared by the CLI, the WebAssembly module and every
-// binding (DESIGN.md §5).
+// binding (docs/architecture.md §6).
 const (
 	CodeInternal       Code = "internal"
 	CodeInvalidInput   Code = "invalid_input"

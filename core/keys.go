@@ -50,7 +50,7 @@ func AgentKeyPath(home, agent string) string {
 	return path.Join(home, DirName, "agents", agent+".key")
 }
 
-// ResolveKey applies the key precedence of DESIGN.md §3: an explicit key,
+// ResolveKey applies the key precedence of docs/architecture.md §4: an explicit key,
 // then AGENT_VAULT_KEY, then the owner key under the home directory. It does
 // no I/O; the caller reads Path if one is returned.
 func ResolveKey(s KeySpec) (KeyChoice, error) {

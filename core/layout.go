@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The on-disk layout of DESIGN.md §3. All names are relative to the
+// The on-disk layout of docs/architecture.md §4. All names are relative to the
 // .agent-vault directory, which is the root of every file system core sees.
 const (
 	// DirName is the vault directory inside a repository.

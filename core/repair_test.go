@@ -60,7 +60,7 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 // TestCrashAtEveryWrite interrupts each bulk operation after every possible
-// number of writes and checks DESIGN.md §6.5: the owner can always read
+// number of writes and checks docs/architecture.md §7.5: the owner can always read
 // every secret, check reports the half-done operation, and Repair
 // finishes it so the policy holds.
 func TestCrashAtEveryWrite(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agent-vault/agent-vault/core"
-	"github.com/agent-vault/agent-vault/internal/gctune"
 	"github.com/agent-vault/agent-vault/core/reader"
+	"github.com/agent-vault/agent-vault/internal/gctune"
 )
 
 func init() {

@@ -17,7 +17,7 @@ type auditEntry struct {
 	Identity string `json:"identity,omitempty"`
 	Secret   string `json:"secret,omitempty"`
 	Group    string `json:"group,omitempty"`
-	// Outcome is "ok" or an error code of DESIGN.md §5.
+	// Outcome is "ok" or an error code of docs/architecture.md §6.
 	Outcome string `json:"outcome"`
 }
 

@@ -17,7 +17,7 @@ import (
 
 // TestConcurrentWriters starts eight CLI writers at once on one vault, each
 // running a sequence of sets, grants and revokes, while two readers decrypt
-// in a loop. DESIGN.md §6.5: the lock serialises writers and no update is
+// in a loop. docs/architecture.md §7.5: the lock serialises writers and no update is
 // lost; readers never see a torn file. Afterwards every update is present,
 // check finds no errors, the repository is intact, and Git has one commit
 // per command.

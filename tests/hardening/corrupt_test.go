@@ -14,7 +14,7 @@ import (
 
 // TestEveryCorruptionOfACiphertext flips one bit at every byte and
 // truncates at every length of a real secret file, then reads it natively
-// and through the WebAssembly module. DESIGN.md §6.6: never a panic and
+// and through the WebAssembly module. docs/architecture.md §7.6: never a panic and
 // never a value; always corrupt_vault, except that damage inside the
 // owner's own stanza may read as not_authorized (the owner's unwrap fails
 // before the header MAC can be checked).

@@ -101,7 +101,7 @@ func crashOps() []crashOp {
 }
 
 // TestCrashSafety kills each bulk command with SIGKILL at several points
-// and proves DESIGN.md §6.5: every secret stays readable by the owner,
+// and proves docs/architecture.md §7.5: every secret stays readable by the owner,
 // check reports the half-finished operation, re-running the command or
 // `check --repair` completes it, and afterwards the vault is consistent and
 // access matches the policy (a revoked or removed key reads nothing).

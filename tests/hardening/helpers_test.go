@@ -1,4 +1,4 @@
-// Package hardening proves the security invariants of DESIGN.md §6 against
+// Package hardening proves the security invariants of docs/architecture.md §7 against
 // the built agent-vault binary: crash safety, concurrent writers, hostile
 // repository content, plaintext never on disk, and the pre-commit hook.
 // docs/SECURITY-TESTS.md says what each test proves.
@@ -71,7 +71,7 @@ func command(e *clitest.Env, stdin []byte, env []string, args ...string) *exec.C
 }
 
 // result runs cmd to completion, failing the test if it hangs or cannot
-// start. A hang is a bug in itself (DESIGN.md §6.6).
+// start. A hang is a bug in itself (docs/architecture.md §7.6).
 func result(t testing.TB, cmd *exec.Cmd) clitest.Result {
 	t.Helper()
 	var out, errb bytes.Buffer

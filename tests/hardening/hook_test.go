@@ -61,7 +61,7 @@ func gitCommit(e *clitest.Env, args ...string) (string, error) {
 }
 
 // TestPreCommitHookBlocksEveryKeyType commits real throwaway private keys of
-// every kind the hook knows (DESIGN.md §6.2) and requires each commit to be
+// every kind the hook knows (docs/architecture.md §7.2) and requires each commit to be
 // refused, while ciphertext, escrow, armored age files and public keys go
 // through, and a hook that was there before keeps running.
 func TestPreCommitHookBlocksEveryKeyType(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/agent-vault/agent-vault/internal/wasmtest"
 	"github.com/agent-vault/agent-vault/wasm/abi"
@@ -104,7 +105,7 @@ func (h *hostileEnv) expand(args []string) []string {
 // TestHostileContentCLI runs every hostile case through the CLI: each
 // command gets a clear error with the README's exit code, never a panic or
 // hang, never prints anything from outside the vault, and never changes
-// anything outside it (DESIGN.md §6.3 and §6.6).
+// anything outside it (docs/architecture.md §7.3 and §7.6).
 func TestHostileContentCLI(t *testing.T) {
 	base := newHostileBase(t)
 	for _, c := range hostileCases() {
@@ -201,9 +202,10 @@ func TestHostileContentWasm(t *testing.T) {
 						ms, err = v.List(ctx, "", true)
 						out, _ = json.Marshal(ms)
 					case "list-agents":
-						var as []core.AgentInfo
-						as, err = v.Agents(ctx)
-						out, _ = json.Marshal(as)
+						var pol *reader.Policy
+						if pol, err = v.Agents(ctx); err == nil {
+							out, _ = json.Marshal(pol.Agents)
+						}
 					case "check":
 						findings, err = v.Check(ctx, "")
 						out, _ = json.Marshal(findings)

@@ -12,7 +12,7 @@ import (
 // TestNoSecretsInMessages drives every error path it can reach with a
 // secret present, and with secret material placed where a careless message
 // would echo it (as a key path, in a key file, in the environment, as a
-// value that looks like a flag). DESIGN.md §5: no output of a failing
+// value that looks like a flag). docs/architecture.md §6: no output of a failing
 // command contains a secret value or a private key.
 func TestNoSecretsInMessages(t *testing.T) {
 	f := buildVault(t, layout{agents: []string{"bot", "bot2"},

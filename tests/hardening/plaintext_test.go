@@ -60,7 +60,7 @@ func containsAny(data []byte, values [][]byte) bool {
 }
 
 // TestPlaintextNeverOnDisk runs the whole owner and agent workflow under
-// strace and proves DESIGN.md §6.1: no secret value is written to any
+// strace and proves docs/architecture.md §7.1: no secret value is written to any
 // descriptor except the CLI's own standard output (get), no private key is
 // written anywhere but the key files the command is meant to create (mode
 // 0600), no file is created outside the repository and the key directory,

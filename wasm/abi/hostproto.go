@@ -139,7 +139,9 @@ func (h ImportHost) Git(_ context.Context, dir string, args ...string) ([]byte, 
 }
 
 // MkdirAll creates a private directory.
-func (h ImportHost) MkdirAll(dir string) error { return h.doJSON(hostRequest{Op: "mkdir", Path: dir}, nil) }
+func (h ImportHost) MkdirAll(dir string) error {
+	return h.doJSON(hostRequest{Op: "mkdir", Path: dir}, nil)
+}
 
 // Rename renames a file or directory.
 func (h ImportHost) Rename(from, to string) error {
@@ -266,4 +268,3 @@ func lastLines(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
-
