@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end MCP tests: the official MCP TypeScript SDK client drives
 # bin/agent-vault-mcp and `bin/agent-vault mcp` over stdio, with the exact
-# configuration snippets of the README. Run `make build` first (make test-mcp
-# does).
+# configuration snippets of the README; and the cross-reader test, which
+# holds the CLI, the MCP server, the Python and the Node package to the same
+# answers. Run `make build` first (make test-mcp does).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -23,13 +24,20 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+
+# The cross-reader test drives the Python and Node packages too.
+"$root/bindings/python/venv.sh"
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.agent-vault-lock.sha256" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci "$here"
+npm_ci "$root/bindings/node"
+
 cd "$here"
-# npm ci wipes node_modules; only run it when the lockfile changed.
-stamp=node_modules/.agent-vault-lock.sha256
-want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
-fi
 
 exec node --test --test-reporter=spec test/*.test.mjs
