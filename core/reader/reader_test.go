@@ -12,8 +12,8 @@ import (
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/core/reader"
-	"github.com/agent-vault/agent-vault/internal/oshost"
 	"github.com/agent-vault/agent-vault/internal/osfs"
+	"github.com/agent-vault/agent-vault/internal/oshost"
 )
 
 // git runs the real git in dir with a fixed identity and no user config.
