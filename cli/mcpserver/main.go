@@ -66,6 +66,9 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 		return nil, err
 	}
 	s := &server{src: src, allow: allow}
+	if s.use, err = newUsePolicy(o, warn); err != nil {
+		return nil, err
+	}
 	if o.auditLog != "" {
 		if s.audit, err = openAuditLog(o.auditLog); err != nil {
 			return nil, err
