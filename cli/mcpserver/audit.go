@@ -17,6 +17,13 @@ type auditEntry struct {
 	Identity string `json:"identity,omitempty"`
 	Secret   string `json:"secret,omitempty"`
 	Group    string `json:"group,omitempty"`
+	// Secrets, Program and Host describe a use by agent_vault_run or
+	// agent_vault_http; ExitCode and Status how it ended.
+	Secrets  []string `json:"secrets,omitempty"`
+	Program  string   `json:"program,omitempty"`
+	Host     string   `json:"host,omitempty"`
+	ExitCode *int     `json:"exit_code,omitempty"`
+	Status   int      `json:"status,omitempty"`
 	// Outcome is "ok" or an error code of docs/architecture.md §6.
 	Outcome string `json:"outcome"`
 }

@@ -69,6 +69,9 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 	}
 	s := &server{rd: rd, warn: warn, allow: allow}
 	s.flushWarnings()
+	if s.use, err = newUsePolicy(o, warn); err != nil {
+		return nil, err
+	}
 	if o.auditLog != "" {
 		if s.audit, err = openAuditLog(o.auditLog); err != nil {
 			return nil, err

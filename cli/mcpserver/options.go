@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -16,6 +17,11 @@ type options struct {
 	noPull   bool
 	help     bool
 	version  bool
+	// The tools that use a secret without returning it (see use.go).
+	allowExec []string
+	binds     []string
+	noReveal  bool
+	timeout   time.Duration
 }
 
 // newFlagSet declares the flags on a fresh set, bound to o.
@@ -28,6 +34,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.allow, "allow", nil, "serve only secret paths matching this glob; repeatable; '*' does not cross '/' (default: all)")
 	fs.StringVar(&o.auditLog, "audit-log", "", "append one JSON line per tool call to this file (never values)")
 	fs.BoolVar(&o.noPull, "no-pull", false, "do not 'git pull --ff-only' before each tool call")
+	fs.BoolVar(&o.noReveal, "no-reveal", false, "do not offer agent_vault_get: the model can use secrets but never read them")
+	fs.StringArrayVar(&o.allowExec, "allow-exec", nil, "offer agent_vault_run for this program (a name looked up in PATH, or an absolute path); repeatable")
+	fs.StringArrayVar(&o.binds, "bind", nil, "offer agent_vault_http and let secrets matching GLOB go to HOST only (GLOB=HOST); repeatable")
+	fs.DurationVar(&o.timeout, "timeout", defaultUseTimeout, "time limit of each agent_vault_run and agent_vault_http call")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	return fs
@@ -61,7 +71,11 @@ usage: agent-vault-mcp --repo <path|url> [flags]
        agent-vault mcp --repo <path|url> [flags]
 
 Tools: agent_vault_get(secret) returns a value; agent_vault_list(group?)
-lists the secrets this key can read, without values.
+lists the secrets this key can read, without values. Two more tools use a
+secret without returning it, each offered only when its flag is given:
+agent_vault_run(command, env) with --allow-exec, and
+agent_vault_http(method, url, headers, body) with --bind. --no-reveal removes
+agent_vault_get.
 
 flags:
 `)
@@ -70,5 +84,17 @@ flags:
 --allow uses shell-style globs on '/'-separated secret paths (Go path.Match):
 '*' and '?' stay within one segment, so "stripe/*" matches stripe/api-key but
 not stripe/live/api-key. Give --allow several times to serve several patterns.
+
+--allow-exec NAME allows exactly the program the model names as NAME, found in
+this server's PATH (the model cannot change PATH); --allow-exec /abs/path allows
+the model to name exactly that path. Any other program, or a path that only
+ends in an allowed name, is refused. Allowing a shell or an interpreter allows
+anything, including printing a secret in a form the masking does not know.
+
+--bind 'stripe/*=api.stripe.com' lets agent_vault_http replace {{stripe/...}}
+placeholders in headers and body only in requests to https://api.stripe.com
+(port 443); a HOST may carry a port (host:8443), and http://host[:port] binds
+plain HTTP to that host explicitly. Requests to hosts no --bind names are
+refused before anything is sent, and redirects are never followed.
 `)
 }

@@ -28,25 +28,28 @@ type server struct {
 	warn  func(string)
 	allow allowList
 	audit *auditLog
+	use   *usePolicy
 }
 
-// newMCPServer builds the MCP server with both tools registered.
+// newMCPServer builds the MCP server with the tools the flags turn on.
 func newMCPServer(s *server) *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "agent-vault", Title: "agent-vault", Version: core.Version},
 		&mcp.ServerOptions{
-			Instructions: instructions,
+			Instructions: s.instructions(),
 			// No logging capability: the server never sends log messages,
 			// which keeps secrets out of any client-side log by construction.
 			Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 		})
 	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)}
-	mcp.AddTool(srv, &mcp.Tool{
-		Name:  toolGet,
-		Title: "Get a secret",
-		Description: "Decrypt one secret from the agent-vault repository and return its value as text. " +
-			"Binary values come back as a base64 blob resource. Fails with not_authorized if this agent was not granted the secret's group.",
-		Annotations: readOnly,
-	}, s.get)
+	if !s.use.noReveal {
+		mcp.AddTool(srv, &mcp.Tool{
+			Name:  toolGet,
+			Title: "Get a secret",
+			Description: "Decrypt one secret from the agent-vault repository and return its value as text. " +
+				"Binary values come back as a base64 blob resource. Fails with not_authorized if this agent was not granted the secret's group.",
+			Annotations: readOnly,
+		}, s.get)
+	}
 	mcp.AddTool(srv, &mcp.Tool{
 		Name:  toolList,
 		Title: "List readable secrets",
@@ -54,6 +57,7 @@ func newMCPServer(s *server) *mcp.Server {
 			"Never returns values.",
 		Annotations: readOnly,
 	}, s.list)
+	s.addUseTools(srv)
 	return srv
 }
 

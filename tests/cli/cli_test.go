@@ -244,7 +244,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	help := e.OK("--help")
 	for _, c := range []string{"init", "add-agent", "remove-agent", "list-agents", "recover-agent", "restore-agent",
-		"set", "get", "list", "grant", "revoke", "check", "completions", "mcp"} {
+		"set", "get", "run", "import", "export", "list", "grant", "revoke", "check", "completions", "mcp"} {
 		if !strings.Contains(help, "  "+c+" ") {
 			t.Errorf("--help does not list %s", c)
 		}

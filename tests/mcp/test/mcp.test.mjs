@@ -41,8 +41,13 @@ function assertToolError(result, code, ...fragments) {
   for (const f of fragments) assert.ok(text(result).includes(f), `"${f}" missing from: ${text(result)}`);
 }
 
+/** The snippet without --no-reveal, for the tests of agent_vault_get. */
+function revealing(server) {
+  return { ...server, args: server.args.filter((a) => a !== '--no-reveal') };
+}
+
 describe('agent-vault MCP server over stdio', () => {
-  let ws, vault, snippets, desktop, code, auditLog;
+  let ws, vault, snippets, desktop, code, documented, auditLog;
 
   before(async () => {
     requireBinaries();
@@ -52,13 +57,23 @@ describe('agent-vault MCP server over stdio', () => {
     auditLog = join(ws.dir, 'audit.jsonl');
     // Desktop serves the owner's working copy; Code serves a clone of the
     // remote, so both a local path and a Git URL go through the server.
-    desktop = await connect(substitute(snippets.desktop, { [REPO_PLACEHOLDER]: vault.repo, [AUDIT_PLACEHOLDER]: auditLog }), ws.env);
-    code = await connect(substitute(snippets.code, { [REPO_PLACEHOLDER]: `file://${vault.remote}` }), ws.env);
+    const desktopArgs = { [REPO_PLACEHOLDER]: vault.repo, [AUDIT_PLACEHOLDER]: auditLog };
+    const codeArgs = { [REPO_PLACEHOLDER]: `file://${vault.remote}` };
+    // The snippets as documented (--no-reveal), and the same without it for
+    // the tests of agent_vault_get.
+    documented = {
+      desktop: await connect(substitute(snippets.desktop, desktopArgs), ws.env),
+      code: await connect(substitute(snippets.code, codeArgs), ws.env),
+    };
+    desktop = await connect(substitute(revealing(snippets.desktop), desktopArgs), ws.env);
+    code = await connect(substitute(revealing(snippets.code), codeArgs), ws.env);
   });
 
   after(async () => {
     await desktop?.client.close();
     await code?.client.close();
+    await documented?.desktop.client.close();
+    await documented?.code.client.close();
     if (ws) rmSync(ws.dir, { recursive: true, force: true });
   });
 
@@ -67,6 +82,7 @@ describe('agent-vault MCP server over stdio', () => {
     console.log(`# MCP snippets taken from ${snippets.source}`);
     assert.ok(snippets.desktop.args.includes('--allow'), 'the Desktop snippet is expected to show --allow');
     assert.ok(snippets.desktop.args.some((a) => a.startsWith('~/.agent-vault/agents/')), 'the snippets use an agent key');
+    for (const s of [snippets.desktop, snippets.code]) assert.ok(s.args.includes('--no-reveal'), 'the snippets are expected to show --no-reveal');
   });
 
   it('reports its name and the release version', () => {
@@ -78,17 +94,49 @@ describe('agent-vault MCP server over stdio', () => {
     }
   });
 
-  it('lists both tools with described input schemas', async () => {
-    for (const { client } of [desktop, code]) {
+  it('lists the tools with described input schemas', async () => {
+    const want = new Map([[desktop, ['agent_vault_get', 'agent_vault_http', 'agent_vault_list']],
+      [code, ['agent_vault_get', 'agent_vault_list', 'agent_vault_run']]]);
+    for (const [{ client }, names] of want) {
       const { tools } = await client.listTools();
       const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-      assert.deepEqual(Object.keys(byName).sort(), ['agent_vault_get', 'agent_vault_list']);
+      assert.deepEqual(Object.keys(byName).sort(), names);
       assert.deepEqual(byName.agent_vault_get.inputSchema.required, ['secret']);
       assert.ok(byName.agent_vault_get.inputSchema.properties.secret.description);
       assert.ok(byName.agent_vault_list.inputSchema.properties.group.description);
       assert.ok(!byName.agent_vault_list.inputSchema.required?.length, 'group is optional');
-      for (const tool of tools) assert.ok(tool.description && tool.annotations?.readOnlyHint, `${tool.name} lacks description or readOnlyHint`);
+      for (const tool of tools) {
+        assert.ok(tool.description, `${tool.name} lacks a description`);
+        const reads = tool.name === 'agent_vault_get' || tool.name === 'agent_vault_list';
+        assert.equal(Boolean(tool.annotations?.readOnlyHint), reads, `${tool.name} readOnlyHint`);
+        assert.equal(Boolean(tool.annotations?.openWorldHint), !reads, `${tool.name} openWorldHint`);
+      }
     }
+  });
+
+  it('the documented --no-reveal setup uses secrets without returning them', async () => {
+    const names = async (c) => (await c.client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(await names(documented.desktop), ['agent_vault_http', 'agent_vault_list']);
+    assert.deepEqual(await names(documented.code), ['agent_vault_list', 'agent_vault_run']);
+    const refused = await documented.code.client.callTool({ name: 'agent_vault_get', arguments: { secret: 'stripe/api-key' } })
+      .catch((e) => ({ isError: true, content: [{ type: 'text', text: String(e) }] }));
+    assert.equal(refused.isError, true, 'agent_vault_get answered under --no-reveal');
+
+    // npm runs with the key in its environment; the value never comes back.
+    const script = 'process.stdout.write(process.env.STRIPE_KEY)';
+    const ran = await documented.code.client.callTool({ name: 'agent_vault_run',
+      arguments: { command: ['npm', 'exec', '--offline', '--', 'node', '-e', script], env: { STRIPE_KEY: 'stripe/api-key' } } });
+    assert.ok(!ran.isError, text(ran));
+    assert.equal(ran.structuredContent.exit_code, 0, text(ran));
+    assert.equal(ran.structuredContent.stdout, '<agent-vault:stripe/api-key>');
+    for (const value of Object.values(vault.values)) assert.ok(!JSON.stringify(ran).includes(value), 'run leaked a value');
+    assertToolError(await documented.code.client.callTool({ name: 'agent_vault_run', arguments: { command: ['node', '-e', script] } }),
+      'not_authorized', '--allow-exec');
+
+    // The key is bound to api.stripe.com only: any other host is refused before sending.
+    const sent = await documented.desktop.client.callTool({ name: 'agent_vault_http',
+      arguments: { method: 'GET', url: 'https://example.com/', headers: { Authorization: 'Bearer {{stripe/api-key}}' } } });
+    assertToolError(sent, 'not_authorized', '--bind');
   });
 
   it('agent_vault_get returns values', async () => {
@@ -179,7 +227,7 @@ describe('agent-vault MCP server over stdio', () => {
   it('never writes a value or key to stderr', () => {
     const keys = readFileSync(vault.keyFile, 'utf8').match(/AGE-SECRET-KEY-1\S+/g);
     assert.ok(keys?.length, 'agent key not found');
-    for (const { stderr } of [desktop, code]) {
+    for (const { stderr } of [desktop, code, documented.desktop, documented.code]) {
       assert.match(stderr(), /serving .* as "claude"/);
       for (const secret of [...Object.values(vault.values), ...keys]) assert.ok(!stderr().includes(secret), 'stderr leaked a secret');
     }
