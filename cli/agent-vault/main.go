@@ -4,21 +4,10 @@ package main
 import (
 	"os"
 
-	"golang.org/x/term"
-
 	"github.com/agent-vault/agent-vault/cli/command"
-	"github.com/agent-vault/agent-vault/cli/mcpserver"
-	"github.com/agent-vault/agent-vault/internal/gctune"
+	"github.com/agent-vault/agent-vault/cli/procenv"
 )
 
 func main() {
-	env := command.DefaultEnv()
-	env.StdinIsTerminal = term.IsTerminal(int(os.Stdin.Fd()))
-	env.StderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
-	env.ReadPassword = func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) }
-	env.MCP = func(args []string) int {
-		gctune.Apply()
-		return mcpserver.Main(args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	}
-	os.Exit(command.Main(os.Args[1:], env))
+	os.Exit(command.Main(os.Args[1:], procenv.Env()))
 }
