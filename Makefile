@@ -57,10 +57,13 @@ test-mcp: build
 test-web: build
 	./bindings/web/test.sh
 
-## check: gofmt, go vet, the wasip1 build of core and wasm, go mod tidy drift
+## check: gofmt, go vet, the wasip1 build of core and wasm, the windows and darwin builds, go mod tidy drift
 check:
 	@out=$$(gofmt -l core wasm cli internal tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./core/... ./cli/... ./internal/... ./wasm/...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./wasm/abi
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/guest
 	@cp go.mod /tmp/agent-vault-go.mod.bak; cp go.sum /tmp/agent-vault-go.sum.bak; \

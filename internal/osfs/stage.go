@@ -1,5 +1,7 @@
 package osfs
 
+import "os"
+
 // Staging turns many atomic writes into one sync: each write leaves an
 // unsynced temporary file, and CommitStaged syncs them all at once before
 // renaming any into place. A crash before the renames leaves only the old
@@ -51,7 +53,8 @@ func (d *Dir) CommitStaged(discard bool) error {
 // cannot be synced at once.
 func (d *Dir) syncEach(writes []staged) error {
 	for _, w := range writes {
-		f, err := d.root.Open(w.tmp)
+		// Opened for writing: Windows flushes only a handle that may write.
+		f, err := d.root.OpenFile(w.tmp, os.O_WRONLY, 0)
 		if err != nil {
 			return err
 		}

@@ -64,3 +64,24 @@ func TestStagedWrites(t *testing.T) {
 		}
 	}
 }
+
+// syncEach is how staged writes become durable where the whole file
+// system cannot be synced at once (every OS but Linux), so it is tested
+// here directly.
+func TestSyncEach(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tmp, err := d.writeTemp("a/x", []byte("v"), 0o644, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.syncEach([]staged{{tmp: tmp, name: "a/x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.syncEach([]staged{{tmp: "a/missing", name: "a/y"}}); err == nil {
+		t.Fatal("syncEach of a missing file succeeded")
+	}
+}

@@ -1,7 +1,11 @@
+//go:build unix
+
 // Command avbench runs the benchmark set that `make bench` reports (see
 // docs/BENCHMARKS.md) and prints it as markdown. Every figure is a ratio of
 // two measurements taken in the same run, interleaved so that both see the
 // same machine load, because the machine is shared and noisy.
+// It builds for Unix only: between runs it syncs the disk and reads its
+// CPU time with getrusage.
 //
 //	go run ./tests/bench/cmd/avbench -python <venv python> -node-dir bindings/node
 package main
