@@ -54,6 +54,7 @@ func AgentKeyPath(home, agent string) string {
 // then AGENT_VAULT_KEY, then the owner key under the home directory. It does
 // no I/O; the caller reads Path if one is returned.
 func ResolveKey(s KeySpec) (KeyChoice, error) {
+	s.Env = strings.TrimSpace(s.Env) // a pasted value often carries a space or newline at either end
 	switch {
 	case s.Text != "":
 		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
