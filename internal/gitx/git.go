@@ -29,8 +29,7 @@ func (r Repo) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, er
 func run(ctx context.Context, dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	cmd.Env = environ(env)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
