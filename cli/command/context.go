@@ -34,7 +34,7 @@ func (c *ctx) printf(format string, args ...any) { fmt.Fprintf(c.env.Stdout, for
 
 // warnf writes a warning to stderr.
 func (c *ctx) warnf(format string, args ...any) {
-	fmt.Fprintf(c.env.Stderr, "agent-vault: warning: "+format+"\n", args...)
+	fmt.Fprintf(c.env.Stderr, "agent-vault: warning: %s\n", core.SafeLines(fmt.Sprintf(format, args...)))
 }
 
 func (c *ctx) home() (string, error) {
