@@ -27,9 +27,7 @@ func (r Repo) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, er
 }
 
 func run(ctx context.Context, dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = environ(env)
+	cmd := command(ctx, dir, env, args...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -43,6 +41,14 @@ func run(ctx context.Context, dir string, env []string, stdin []byte, args ...st
 		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// command prepares git with args in dir; every git process starts here.
+func command(ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = environ(env)
+	return cmd
 }
 
 // Toplevel returns the work tree root containing dir.
