@@ -76,6 +76,9 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 // default key means no key is configured at all; a missing explicit one is a
 // bad key argument.
 func missingKeyError(c KeyChoice, cause error) error {
+	if CodeOf(cause) != CodeInternal {
+		return cause // the reader classified it, as a key file others may read
+	}
 	// The OS error repeats the path; keep only its reason, so the message
 	// is built from parts known to be safe.
 	var pe *fs.PathError

@@ -51,6 +51,7 @@ type command struct {
 type opts struct {
 	repo, key, group, agents, expires, fromFile, to, owner string
 	json, force, noPull, repair                            bool
+	insecureKeyPerms                                       bool
 }
 
 var commands = map[string]*command{}

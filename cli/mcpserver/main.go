@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/keyfile"
 )
 
 const progName = "agent-vault-mcp"
@@ -56,7 +56,7 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: err.Error()}
 	}
 	home := env("HOME")
-	id, err := core.LoadIdentity(core.KeySpec{Path: o.key, Env: env(core.KeyEnv), Home: home}, os.ReadFile)
+	id, err := core.LoadIdentity(core.KeySpec{Path: o.key, Env: env(core.KeyEnv), Home: home}, keyfile.Reader(o.insecureKeyPerms))
 	if err != nil {
 		return nil, err
 	}

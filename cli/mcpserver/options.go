@@ -14,8 +14,10 @@ type options struct {
 	allow    []string
 	auditLog string
 	noPull   bool
-	help     bool
-	version  bool
+	// insecureKeyPerms allows a key file that group or others can access.
+	insecureKeyPerms bool
+	help             bool
+	version          bool
 }
 
 // newFlagSet declares the flags on a fresh set, bound to o.
@@ -28,6 +30,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.allow, "allow", nil, "serve only secret paths matching this glob; repeatable; '*' does not cross '/' (default: all)")
 	fs.StringVar(&o.auditLog, "audit-log", "", "append one JSON line per tool call to this file (never values)")
 	fs.BoolVar(&o.noPull, "no-pull", false, "do not 'git pull --ff-only' before each tool call")
+	fs.BoolVar(&o.insecureKeyPerms, "insecure-key-permissions", false, "use a key file that group or others can access (refused otherwise, as ssh does)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	return fs

@@ -230,8 +230,9 @@ func TestGetFastForwardsAndWorksOffline(t *testing.T) {
 func TestFixtureVaultOpens(t *testing.T) {
 	e := clitest.New(t)
 	fixture := filepath.Join(clitest.Root(), "tests", "vectors")
-	r := e.Run(nil, nil, "get", "--repo", filepath.Join(fixture, "vault"), "--no-pull",
-		"--key", filepath.Join(fixture, "keys", "billing.key"), "stripe/api-key")
+	key := filepath.Join(fixture, "keys", "billing.key")
+	os.Chmod(key, 0o600) // checked out readable by all, which the CLI refuses
+	r := e.Run(nil, nil, "get", "--repo", filepath.Join(fixture, "vault"), "--no-pull", "--key", key, "stripe/api-key")
 	if r.Code != 0 || r.Stdout != "sk_test_fixture_4eC39HqLyjWDarjtT1zdp7dc" {
 		t.Fatalf("fixture get: %d %q %s", r.Code, r.Stdout, r.Stderr)
 	}
