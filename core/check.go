@@ -73,8 +73,10 @@ type checker struct {
 	out   []Finding
 }
 
+// add records a finding. Subjects and messages quote file names and
+// errors from the repository, so both are made safe for a terminal.
 func (c *checker) add(sev, kind, subject, format string, args ...any) {
-	c.out = append(c.out, Finding{Severity: sev, Kind: kind, Subject: subject, Message: fmt.Sprintf(format, args...)})
+	c.out = append(c.out, Finding{Severity: sev, Kind: kind, Subject: SafeText(subject), Message: SafeText(fmt.Sprintf(format, args...))})
 }
 
 func (c *checker) pending() {

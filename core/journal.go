@@ -162,6 +162,14 @@ func (v *Vault) pending() (*plan, error) {
 	if err := decodeYAML(data, &p); err != nil {
 		return nil, wrap(CodeCorruptVault, err, "failed to parse %s/%s", DirName, journalFile)
 	}
+	// The operation and its arguments are only shown and compared, never
+	// acted on; a tampered journal must not put escapes on a terminal.
+	if err := ValidateName("operation", p.Op); err != nil {
+		return nil, wrap(CodeCorruptVault, err, "invalid journal")
+	}
+	for i, a := range p.Args {
+		p.Args[i] = SafeText(a)
+	}
 	for _, s := range append(slices.Clone(p.Secrets), p.Set...) {
 		if err := ValidateSecretPath(s); err != nil {
 			return nil, wrap(CodeCorruptVault, err, "invalid journal")

@@ -54,6 +54,7 @@ func AgentKeyPath(home, agent string) string {
 // then AGENT_VAULT_KEY, then the owner key under the home directory. It does
 // no I/O; the caller reads Path if one is returned.
 func ResolveKey(s KeySpec) (KeyChoice, error) {
+	s.Env = strings.TrimSpace(s.Env) // a pasted value often carries a space or newline at either end
 	switch {
 	case s.Text != "":
 		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
@@ -75,6 +76,9 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 // default key means no key is configured at all; a missing explicit one is a
 // bad key argument.
 func missingKeyError(c KeyChoice, cause error) error {
+	if CodeOf(cause) != CodeInternal {
+		return cause // the reader classified it, as a key file others may read
+	}
 	// The OS error repeats the path; keep only its reason, so the message
 	// is built from parts known to be safe.
 	var pe *fs.PathError

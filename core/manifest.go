@@ -2,8 +2,10 @@ package core
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -56,7 +58,7 @@ func decodeYAML(data []byte, v any) (err error) {
 		// yaml.v3 reports some malformed input by panicking; hostile repo
 		// content must produce an error, never crash the host.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML: %v", r)
+			err = fmt.Errorf("malformed YAML: %s", SafeText(fmt.Sprint(r)))
 		}
 	}()
 	if err := checkYAMLDepth(data); err != nil {
@@ -64,9 +66,24 @@ func decodeYAML(data []byte, v any) (err error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
-		return err
+		return yamlError(err)
 	}
 	return nil
+}
+
+// yamlError makes a decoding error safe to show: yaml.v3 quotes the
+// offending value raw, so a file could put terminal escapes in the message.
+// A type error's lines are joined into one.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines := make([]string, len(te.Errors))
+		for i, l := range te.Errors {
+			lines[i] = SafeText(strings.TrimSpace(l))
+		}
+		return errors.New("yaml: " + strings.Join(lines, "; "))
+	}
+	return errors.New(SafeText(err.Error()))
 }
 
 // maxYAMLDepth is far beyond anything the vault's files need (they nest

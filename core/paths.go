@@ -2,6 +2,7 @@ package core
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -74,17 +75,17 @@ func isSegment(s string) bool {
 	return true
 }
 
-// clip shortens user input before it is echoed in an error and replaces
-// control characters, so a hostile name cannot flood or garble a terminal.
+// clip shortens user input before it is echoed in an error and escapes
+// what a terminal would act on (SafeText), so a hostile name cannot flood or
+// garble a terminal.
 func clip(s string) string {
 	const max = 80
 	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
 		}
-		return r
-	}, s)
+		s = s[:cut] + "..."
+	}
+	return SafeText(s)
 }

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 )
 
@@ -70,8 +69,7 @@ func (v *Vault) load() error {
 	if err != nil {
 		return classifyRead(err, CodeCorruptVault, "failed to read owner public key")
 	}
-	v.ownerPub = strings.TrimSpace(string(pub))
-	if _, err := ParseRecipient(v.ownerPub); err != nil {
+	if v.ownerPub, err = recipientText(pub); err != nil {
 		return wrap(CodeCorruptVault, err, "invalid %s/%s", DirName, ownerPubFile)
 	}
 	if err := checkNoSymlinks(v.fsys, manifestFile); err != nil {
@@ -227,8 +225,8 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 	if err != nil {
 		return "", classifyRead(err, CodeSecretNotFound, "public key of agent "+name+" not found")
 	}
-	s := strings.TrimSpace(string(data))
-	if _, err := ParseRecipient(s); err != nil {
+	s, err := recipientText(data)
+	if err != nil {
 		return "", wrap(CodeCorruptVault, err, "invalid public key for agent %s", name)
 	}
 	return s, nil

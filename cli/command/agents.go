@@ -23,6 +23,13 @@ func repoFlag(fs *pflag.FlagSet, o *opts) {
 
 func keyFlag(fs *pflag.FlagSet, o *opts) {
 	fs.StringVar(&o.key, "key", "", "private key file (default: $AGENT_VAULT_KEY, then ~/.agent-vault/owner.key)")
+	insecureKeyFlag(fs, o)
+}
+
+// insecureKeyFlag is for every command that reads a key file: one that
+// group or others can access is refused unless this is given.
+func insecureKeyFlag(fs *pflag.FlagSet, o *opts) {
+	fs.BoolVar(&o.insecureKeyPerms, "insecure-key-permissions", false, "use a key file that group or others can access (refused otherwise, as ssh does)")
 }
 
 func repoKeyFlags(fs *pflag.FlagSet, o *opts) { repoFlag(fs, o); keyFlag(fs, o) }
@@ -35,7 +42,7 @@ func init() {
 ~/.agent-vault/agents/<name>.key (mode 0600; an existing file is never
 overwritten). The vault gets the public key and an escrow copy of the private
 key encrypted to the owner. The agent starts with no groups: use 'grant'.`,
-		flags: repoFlag,
+		flags: func(fs *pflag.FlagSet, o *opts) { repoFlag(fs, o); insecureKeyFlag(fs, o) },
 		run:   runAddAgent,
 	})
 	register(&command{

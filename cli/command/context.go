@@ -15,6 +15,7 @@ import (
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gctune"
 	"github.com/agent-vault/agent-vault/internal/gitx"
+	"github.com/agent-vault/agent-vault/internal/keyfile"
 	"github.com/agent-vault/agent-vault/internal/osfs"
 )
 
@@ -34,7 +35,7 @@ func (c *ctx) printf(format string, args ...any) { fmt.Fprintf(c.env.Stdout, for
 
 // warnf writes a warning to stderr.
 func (c *ctx) warnf(format string, args ...any) {
-	fmt.Fprintf(c.env.Stderr, "agent-vault: warning: "+format+"\n", args...)
+	fmt.Fprintf(c.env.Stderr, "agent-vault: warning: %s\n", core.SafeLines(fmt.Sprintf(format, args...)))
 }
 
 func (c *ctx) home() (string, error) {
@@ -52,7 +53,13 @@ func (c *ctx) keySpec() core.KeySpec {
 
 // identity loads the key by the one resolution rule in core.
 func (c *ctx) identity() (*core.Identity, error) {
-	return core.LoadIdentity(c.keySpec(), os.ReadFile)
+	return core.LoadIdentity(c.keySpec(), c.readKey)
+}
+
+// readKey reads a key file, refusing one others can access unless
+// --insecure-key-permissions was given.
+func (c *ctx) readKey(path string) ([]byte, error) {
+	return keyfile.Read(path, c.o.insecureKeyPerms)
 }
 
 // root finds the directory holding .agent-vault: --repo, or the nearest
@@ -128,6 +135,8 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 		}
 	} else if id, err := c.identity(); err == nil {
 		owner = id
+	} else if errors.Is(err, keyfile.ErrTooOpen) {
+		return err // never pass over a key as if it were missing
 	}
 	// The journal stays until the change is committed: a crash between the
 	// last file write and the commit is then still a pending operation.

@@ -77,13 +77,13 @@ func runImport(c *ctx, args []string) error {
 	var data []byte
 	var err error
 	if args[0] == "-" {
-		data, err = readAllBounded(c.env.Stdin, maxImport)
+		data, err = readBounded(c.env.Stdin, maxImport, "standard input")
 	} else {
 		p := args[0]
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(c.env.Dir, p)
 		}
-		data, err = readBounded(p, maxImport)
+		data, err = readFileBounded(p, maxImport)
 	}
 	if err != nil {
 		return &core.Error{Code: core.CodeInvalidInput, Msg: "failed to read " + args[0], Err: err}

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gitx"
+	"github.com/agent-vault/agent-vault/internal/keyscan"
 )
 
 const hookMarker = "# agent-vault pre-commit hook"
@@ -16,29 +19,111 @@ const hookMarker = "# agent-vault pre-commit hook"
 // first, so installing agent-vault never disables a user's hook.
 const chainedHook = "pre-commit.agent-vault-chained"
 
-// hookScript blocks commits that stage private key material: age identities
-// and PEM/OpenSSH private keys. Escrow files and secrets are age ciphertext
-// and never match.
-const hookScript = `#!/bin/sh
+func init() {
+	register(&command{
+		name: "hook", args: "install | pre-commit", minArgs: 1, maxArgs: 1,
+		summary: "install the pre-commit hook that blocks private keys, or run its check",
+		details: `'hook install' installs the pre-commit hook in the Git repository of the
+current directory (or --repo), or updates one an older agent-vault installed.
+'init' does this for a new vault. An existing hook of another tool is kept and
+runs first.
+
+'hook pre-commit' is what the hook runs: it reads every file the next commit
+adds or changes, as staged, and fails (exit 9) if one holds a private key: an
+age identity, or a PEM-style private key (RSA, EC, DSA, PKCS#8, OpenSSH, PGP
+and others). It also finds keys saved as UTF-16 (PowerShell's default) and
+base64-encoded ones, such as the data of a Kubernetes Secret. Ciphertext,
+escrow files and public keys pass. The key itself is never printed.`,
+		flags: repoFlag,
+		run:   runHook,
+	})
+}
+
+func runHook(c *ctx, args []string) error {
+	switch args[0] {
+	case "install":
+		dir := c.env.Dir
+		if c.o.repo != "" {
+			dir = c.o.repo
+		}
+		top, err := gitx.Toplevel(context.Background(), dir)
+		if err != nil {
+			return &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("%s is not inside a Git repository", dir)}
+		}
+		path, err := installHook(context.Background(), top)
+		if err != nil {
+			return err
+		}
+		c.printf("Pre-commit hook: %s\n", path)
+		return nil
+	case "pre-commit":
+		return c.scanStaged()
+	}
+	return &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("unknown hook action %q", core.SafeText(args[0])),
+		Hint: "use 'agent-vault hook install' or 'agent-vault hook pre-commit'"}
+}
+
+// scanStaged blocks a commit whose staged files hold private keys.
+func (c *ctx) scanStaged() error {
+	var found []string
+	err := gitx.Repo{Dir: c.env.Dir}.StagedFiles(context.Background(), func(path string, data []byte) error {
+		if f, ok := keyscan.Find(data); ok {
+			found = append(found, fmt.Sprintf("%s (%s)", core.SafeText(path), f))
+		}
+		return nil
+	})
+	if err != nil {
+		return &core.Error{Code: core.CodeInternal, Msg: "commit blocked: failed to read the staged files", Err: err}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	fmt.Fprintln(c.env.Stderr, "agent-vault: commit blocked: private key material in:")
+	for _, f := range found {
+		fmt.Fprintf(c.env.Stderr, "  %s\n", f)
+	}
+	fmt.Fprintln(c.env.Stderr, "hint: unstage these files; keys belong in ~/.agent-vault, not in the repository")
+	c.exit = exitCheckFailed
+	return nil
+}
+
+// hookScript is the hook: it runs a chained hook first, then this
+// program's check. It calls the binary that installed it, or the one on
+// PATH if that has moved; without either it blocks the commit rather than
+// let it through unchecked.
+func hookScript() string {
+	self, err := os.Executable()
+	if err != nil {
+		self = "agent-vault"
+	}
+	return `#!/bin/sh
 ` + hookMarker + `
-# Blocks commits containing private keys. Installed by 'agent-vault init'.
+# Blocks commits containing private keys. Installed by 'agent-vault init' or
+# 'agent-vault hook install'; the check is 'agent-vault hook pre-commit'.
 hookdir=$(dirname "$0")
 if [ -x "$hookdir/` + chainedHook + `" ]; then
 	"$hookdir/` + chainedHook + `" "$@" || exit $?
 fi
-pattern='AGE-SECRET-KEY-(PQ-)?1[0-9A-Za-z]|-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----'
-found=$(git diff --cached --name-only -z --diff-filter=ACMR | xargs -0 -r git grep --cached -l -E -e "$pattern" -- 2>/dev/null)
-if [ -n "$found" ]; then
-	echo "agent-vault: commit blocked: private key material in:" >&2
-	echo "$found" | sed 's/^/  /' >&2
-	echo "hint: unstage these files; keys belong in ~/.agent-vault, not in the repository" >&2
-	exit 1
+av=` + shellQuote(self) + `
+if [ ! -x "$av" ]; then
+	av=$(command -v agent-vault) || {
+		echo "agent-vault: commit blocked: agent-vault is not installed, so the staged files cannot be checked for private keys" >&2
+		echo "hint: install agent-vault, or remove $0 to stop this check" >&2
+		exit 1
+	}
 fi
-exit 0
+exec "$av" hook pre-commit
 `
+}
+
+// shellQuote quotes s as one POSIX shell word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // installHook installs the pre-commit hook in the repository at dir. An
-// existing foreign hook is kept and chained; re-installing is a no-op.
+// existing foreign hook is kept and chained; one an earlier agent-vault
+// wrote is brought up to date.
 func installHook(ctx context.Context, dir string) (string, error) {
 	hooks, err := gitx.Repo{Dir: dir}.HooksDir(ctx)
 	if err != nil {
@@ -48,19 +133,28 @@ func installHook(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("failed to create hooks directory: %w", err)
 	}
 	path := filepath.Join(hooks, "pre-commit")
+	script := []byte(hookScript())
 	if old, err := os.ReadFile(path); err == nil {
-		if bytes.Contains(old, []byte(hookMarker)) {
+		switch {
+		case bytes.Equal(old, script):
 			return path, nil
-		}
-		chained := filepath.Join(hooks, chainedHook)
-		if _, err := os.Lstat(chained); err == nil {
-			return "", fmt.Errorf("both %s and %s exist; merge them by hand", path, chained)
-		}
-		if err := os.Rename(path, chained); err != nil {
-			return "", fmt.Errorf("failed to keep the existing hook: %w", err)
+		case !bytes.Contains(old, []byte(hookMarker)):
+			chained := filepath.Join(hooks, chainedHook)
+			if _, err := os.Lstat(chained); err == nil {
+				return "", fmt.Errorf("both %s and %s exist; merge them by hand", path, chained)
+			}
+			if err := os.Rename(path, chained); err != nil {
+				return "", fmt.Errorf("failed to keep the existing hook: %w", err)
+			}
 		}
 	}
-	if err := os.WriteFile(path, []byte(hookScript), 0o755); err != nil {
+	// Written beside and renamed over, so a commit never runs half a hook.
+	tmp := path + ".agent-vault-new"
+	if err := os.WriteFile(tmp, script, 0o755); err != nil {
+		return "", fmt.Errorf("failed to write hook: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("failed to write hook: %w", err)
 	}
 	return path, nil

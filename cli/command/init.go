@@ -11,6 +11,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gitx"
+	"github.com/agent-vault/agent-vault/internal/keyfile"
 	"github.com/agent-vault/agent-vault/internal/osfs"
 )
 
@@ -27,6 +28,7 @@ blocks private keys is installed, chained with any existing hook, and the new
 vault is committed. Back up the owner key: it is the master recovery key.`,
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			fs.StringVar(&o.owner, "owner", "", "owner name recorded in the manifest (default: $USER)")
+			insecureKeyFlag(fs, o)
 		},
 		run: runInit,
 	})
@@ -65,7 +67,7 @@ func runInit(c *ctx, args []string) error {
 			Hint: "use the existing vault; 'agent-vault list' shows its secrets"}
 	}
 	keyPath := core.OwnerKeyPath(home)
-	recipient, created, err := ensureOwnerKey(keyPath)
+	recipient, created, err := c.ensureOwnerKey(keyPath)
 	if err != nil {
 		return err
 	}
@@ -100,8 +102,11 @@ func runInit(c *ctx, args []string) error {
 
 // ensureOwnerKey reuses the owner key at path or creates it. It returns the
 // public key and whether the key is new.
-func ensureOwnerKey(path string) (string, bool, error) {
-	data, err := os.ReadFile(path)
+func (c *ctx) ensureOwnerKey(path string) (string, bool, error) {
+	data, err := c.readKey(path)
+	if errors.Is(err, keyfile.ErrTooOpen) {
+		return "", false, err
+	}
 	if err == nil {
 		id, err := core.ParseIdentity(data)
 		clear(data)

@@ -51,6 +51,7 @@ type command struct {
 type opts struct {
 	repo, key, group, agents, expires, fromFile, to, owner string
 	json, force, noPull, repair, all                       bool
+	insecureKeyPerms                                       bool
 }
 
 var commands = map[string]*command{}
@@ -139,11 +140,12 @@ func argCount(c *command) string {
 
 // fail prints err as "agent-vault: error: ..." with an optional hint and
 // returns its exit code. Messages come from core or this package, which
-// never put secret material in errors.
+// never put secret material in errors; they may fold in repository content
+// or Git's stderr, so they are escaped for the terminal once more here.
 func fail(env Env, err error) int {
-	fmt.Fprintf(env.Stderr, "agent-vault: error: %s\n", err)
+	fmt.Fprintf(env.Stderr, "agent-vault: error: %s\n", core.SafeLines(err.Error()))
 	if h := core.HintOf(err); h != "" {
-		fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+		fmt.Fprintf(env.Stderr, "hint: %s\n", core.SafeLines(h))
 	}
 	var ce *core.Error
 	if errors.As(err, &ce) {

@@ -2,6 +2,7 @@ package command
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gctune"
+	"github.com/agent-vault/agent-vault/internal/keyfile"
 )
 
 func init() {
@@ -83,6 +85,9 @@ func runRevoke(c *ctx, args []string) error {
 func runCheck(c *ctx, args []string) error {
 	gctune.Apply()
 	owner, keyErr := c.identity()
+	if errors.Is(keyErr, keyfile.ErrTooOpen) {
+		return keyErr // not a missing key: check would silently skip what it verifies
+	}
 	if c.o.repair {
 		if keyErr != nil {
 			return keyErr

@@ -211,7 +211,7 @@ func (c *ctx) readEnvFile(name string) ([]ref, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(c.env.Dir, p)
 	}
-	data, err := readBounded(p, maxEnvFile)
+	data, err := readFileBounded(p, maxEnvFile)
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "failed to read --env-file " + name, Err: err}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -118,17 +116,9 @@ func (c *ctx) readValue(secret string, rest []string) ([]byte, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(c.env.Dir, p)
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "failed to read --from-file", Err: err}
-		}
-		return data, nil
+		return readValueFile(p)
 	case len(rest) == 1 && rest[0] == "-":
-		data, err := io.ReadAll(c.env.Stdin)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read standard input: %w", err)
-		}
-		return data, nil
+		return readStdinValue(c.env.Stdin)
 	case len(rest) == 1:
 		return []byte(rest[0]), nil
 	case c.env.StdinIsTerminal && c.env.ReadPassword != nil:

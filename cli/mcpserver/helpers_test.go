@@ -26,9 +26,13 @@ func loadTable(t testing.TB) *vectors.Table {
 	return tab
 }
 
-// fixtureKey is the path of a throwaway fixture key.
+// fixtureKey is the path of a throwaway fixture key. Git checks files out
+// readable by all, and a key file others can read is refused, so it is
+// made private first, as a user would.
 func fixtureKey(tab *vectors.Table, name string) string {
-	return filepath.Join(tab.Dir, "keys", name+".key")
+	p := filepath.Join(tab.Dir, "keys", name+".key")
+	os.Chmod(p, 0o600) // some fixture keys deliberately do not exist
+	return p
 }
 
 // copyFixture copies the fixture vault to a fresh directory, for tests that

@@ -26,7 +26,7 @@ const progName = "agent-vault-mcp"
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	o, err := parseOptions(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\nhint: run '%s --help' for usage\n", progName, err, progName)
+		fmt.Fprintf(stderr, "%s: error: %s\nhint: run '%s --help' for usage\n", progName, core.SafeLines(err.Error()), progName)
 		return core.CodeInvalidInput.Number()
 	}
 	switch {
@@ -58,8 +58,8 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 		return nil, core.Errorf(core.CodeInvalidInput, "%s", err.Error())
 	}
 	cwd, _ := os.Getwd()
-	warn := func(msg string) { fmt.Fprintf(stderr, "%s: warning: %s\n", progName, msg) }
-	rd, err := reader.Open(ctx, oshost.Host{}, reader.Options{
+	warn := func(msg string) { fmt.Fprintf(stderr, "%s: warning: %s\n", progName, core.SafeLines(msg)) }
+	rd, err := reader.Open(ctx, oshost.Host{InsecureKeyPerms: o.insecureKeyPerms}, reader.Options{
 		Repo: o.repo, Cwd: cwd, Home: env("HOME"),
 		Key:      core.KeySpec{Path: o.key, Env: env(core.KeyEnv)},
 		AutoPull: !o.noPull,
@@ -91,9 +91,9 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 
 // fail prints err the way the CLI does and returns its exit code.
 func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "%s: error: %v\n", progName, err)
+	fmt.Fprintf(stderr, "%s: error: %s\n", progName, core.SafeLines(err.Error()))
 	if hint := core.HintOf(err); hint != "" {
-		fmt.Fprintf(stderr, "hint: %s\n", hint)
+		fmt.Fprintf(stderr, "hint: %s\n", core.SafeLines(hint))
 	}
 	return core.CodeOf(err).Number()
 }

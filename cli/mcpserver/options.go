@@ -15,8 +15,10 @@ type options struct {
 	allow    []string
 	auditLog string
 	noPull   bool
-	help     bool
-	version  bool
+	// insecureKeyPerms allows a key file that group or others can access.
+	insecureKeyPerms bool
+	help             bool
+	version          bool
 	// The tools that use a secret without returning it (see use.go).
 	allowExec []string
 	binds     []string
@@ -38,6 +40,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringArrayVar(&o.allowExec, "allow-exec", nil, "offer agent_vault_run for this program (a name looked up in PATH, or an absolute path); repeatable")
 	fs.StringArrayVar(&o.binds, "bind", nil, "offer agent_vault_http and let secrets matching GLOB go to HOST only (GLOB=HOST); repeatable")
 	fs.DurationVar(&o.timeout, "timeout", defaultUseTimeout, "time limit of each agent_vault_run and agent_vault_http call")
+	fs.BoolVar(&o.insecureKeyPerms, "insecure-key-permissions", false, "use a key file that group or others can access (refused otherwise, as ssh does)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	return fs

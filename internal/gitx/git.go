@@ -27,10 +27,7 @@ func (r Repo) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, er
 }
 
 func run(ctx context.Context, dir string, env []string, stdin []byte, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	cmd := command(ctx, dir, env, args...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -65,6 +62,14 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.err }
+
+// command prepares git with args in dir; every git process starts here.
+func command(ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = environ(env)
+	return cmd
+}
 
 // Toplevel returns the work tree root containing dir.
 func Toplevel(ctx context.Context, dir string) (string, error) {

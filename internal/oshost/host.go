@@ -10,31 +10,32 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/agent-vault/agent-vault/core/reader"
 	"github.com/agent-vault/agent-vault/internal/gitx"
+	"github.com/agent-vault/agent-vault/internal/keyfile"
 )
 
 // Host is the operating system as a reader.Host.
-type Host struct{}
+type Host struct {
+	// InsecureKeyPerms lets ReadFile use a key file that group or others
+	// can access; otherwise it is refused, as ssh does (internal/keyfile).
+	InsecureKeyPerms bool
+}
 
 var _ reader.Host = Host{}
 
 // FS returns dir as a read-only file system that reports symlinks.
 func (Host) FS(dir string) fs.FS { return os.DirFS(dir) }
 
-// ReadFile reads at most limit bytes of name, refusing a larger file.
-func (Host) ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+// ReadFile reads a key or pin file: at most limit bytes, refusing a larger
+// file, and refusing one that group or others can access unless
+// InsecureKeyPerms.
+func (h Host) ReadFile(name string, limit int64) ([]byte, error) {
+	data, err := keyfile.Read(name, h.InsecureKeyPerms)
 	if err != nil {
 		return nil, err
 	}

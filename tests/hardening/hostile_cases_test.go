@@ -133,7 +133,7 @@ func hostileCases() []hostileCase {
 		}
 	}
 	corruptOpen := openAll(core.CodeCorruptVault)
-	return []hostileCase{
+	return append([]hostileCase{
 		{"enc symlink to a decoy ciphertext", func(t *testing.T, h *hostileEnv) {
 			link(t, filepath.Join(h.ov, "secrets/app/s0000.enc"), enc(h, "app/s0000"))
 		}, []probe{{args: getApp, code: core.CodeCorruptVault}, {args: listAll}, {args: checkAll, finding: "symlink"},
@@ -262,5 +262,5 @@ func hostileCases() []hostileCase {
 		{"unsupported config version", func(t *testing.T, h *hostileEnv) {
 			write(t, filepath.Join(h.vault, "config.yaml"), []byte("version: 2\nencryption:\n  format: age\n"))
 		}, corruptOpen},
-	}
+	}, terminalCases()...)
 }

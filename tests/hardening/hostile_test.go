@@ -122,6 +122,7 @@ func TestHostileContentCLI(t *testing.T) {
 				r := result(t, command(h.e, nil, nil, args...))
 				what := strings.Join(p.args, " ")
 				noCrashOutput(t, what, r)
+				noControlOutput(t, what, r)
 				for _, m := range base.markers {
 					if strings.Contains(r.Stdout+r.Stderr, m) {
 						t.Errorf("%s printed content from outside the vault", what)
@@ -215,6 +216,7 @@ func TestHostileContentWasm(t *testing.T) {
 				if err != nil {
 					out = append(out, err.Error()...)
 				}
+				noTerminalControls(t, what, "the module's answer", string(out))
 				for _, m := range base.markers {
 					if strings.Contains(string(out), m) {
 						t.Errorf("%s returned content from outside the vault", what)
