@@ -135,10 +135,24 @@ func (v *Vault) Metadata(secret string) (*Metadata, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
+	data, err := v.metadataBytes(secret)
+	if err != nil {
+		return nil, err
+	}
+	return parseSecretMetadata(secret, data)
+}
+
+// metadataBytes reads a secret's .meta file.
+func (v *Vault) metadataBytes(secret string) ([]byte, error) {
 	data, err := readFile(v.fsys, metaFile(secret), maxYAMLSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
+	return data, nil
+}
+
+// parseSecretMetadata parses the .meta of secret and checks it names it.
+func parseSecretMetadata(secret string, data []byte) (*Metadata, error) {
 	m, err := ParseMetadata(data)
 	if err != nil {
 		return nil, err
@@ -161,6 +175,12 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.list(m, group, v.Metadata)
+}
+
+// list lists the secrets of policy m, reading each one's metadata with
+// meta.
+func (v *Vault) list(m *Manifest, group string, meta func(string) (*Metadata, error)) ([]*Metadata, error) {
 	if group != "" && m.Group(group) == nil {
 		return nil, errorf(CodeInvalidInput, "unknown group %q", group)
 	}
@@ -179,7 +199,7 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 	out := make([]*Metadata, len(names))
 	errs := make([]error, len(names))
 	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
-		out[i], errs[i] = v.Metadata(names[i])
+		out[i], errs[i] = meta(names[i])
 		return nil
 	}, nil)
 	for _, err := range errs {
@@ -204,9 +224,14 @@ func (v *Vault) Agents() ([]AgentInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.agents(m, v.agentRecipient)
+}
+
+// agents lists the agents of policy m, reading public keys with pubKey.
+func (v *Vault) agents(m *Manifest, pubKey func(string) (string, error)) ([]AgentInfo, error) {
 	out := make([]AgentInfo, 0, len(m.Agents))
 	for _, a := range m.Agents {
-		pub, err := v.agentRecipient(a.Name)
+		pub, err := pubKey(a.Name)
 		if err != nil && CodeOf(err) != CodeSecretNotFound {
 			return nil, err
 		}
@@ -227,6 +252,11 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 	if err != nil {
 		return "", classifyRead(err, CodeSecretNotFound, "public key of agent "+name+" not found")
 	}
+	return parseAgentRecipient(name, data)
+}
+
+// parseAgentRecipient parses the content of an agent's public.key.
+func parseAgentRecipient(name string, data []byte) (string, error) {
 	s := strings.TrimSpace(string(data))
 	if _, err := ParseRecipient(s); err != nil {
 		return "", wrap(CodeCorruptVault, err, "invalid public key for agent %s", name)
@@ -252,6 +282,9 @@ type Session struct {
 	mu sync.Mutex
 	// stanzas holds, per secret read, this identity's stanza (-1 unknown).
 	stanzas map[string]int
+
+	// trust, when set, is checked on every Get (see WithTrust).
+	trust *Trust
 }
 
 // WithIdentity returns a session that reads secrets as id.
@@ -303,11 +336,11 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
-	ct, err := readFile(s.v.fsys, encFile(secret), maxSecretSize)
+	ct, meta, err := s.readSecret(secret)
 	if err != nil {
-		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+		return nil, err
 	}
-	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret), maxSecretSize)
+	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret, meta), maxSecretSize)
 	if err != nil {
 		if CodeOf(err) == CodeNotAuthorized {
 			return nil, s.notAuthorized(secret)
@@ -321,7 +354,8 @@ func (s *Session) Get(secret string) ([]byte, error) {
 // the owner's is first, then come the agents in the order of the secret's
 // authorized_agents. The metadata is read once per secret; a prediction
 // that fails only means every stanza is tried. -1 means no prediction.
-func (s *Session) stanzaIndex(secret string) int {
+// meta, when not nil, is the metadata already read (and verified).
+func (s *Session) stanzaIndex(secret string, meta []byte) int {
 	if s.isOwner {
 		return 0
 	}
@@ -336,8 +370,15 @@ func (s *Session) stanzaIndex(secret string) int {
 		return i
 	}
 	i = -1
-	if meta, err := s.v.Metadata(secret); err == nil {
-		if j := slices.Index(meta.AuthorizedAgents, name); j >= 0 {
+	var m *Metadata
+	var err error
+	if meta != nil {
+		m, err = parseSecretMetadata(secret, meta)
+	} else {
+		m, err = s.v.Metadata(secret)
+	}
+	if err == nil {
+		if j := slices.Index(m.AuthorizedAgents, name); j >= 0 {
 			i = j + 1
 		}
 	}

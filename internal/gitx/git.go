@@ -199,3 +199,20 @@ func (r Repo) hasIdentity(ctx context.Context) bool {
 	email, err2 := r.Run(ctx, nil, "config", "user.email")
 	return err1 == nil && err2 == nil && len(bytes.TrimSpace(name)) > 0 && len(bytes.TrimSpace(email)) > 0
 }
+
+// GitPath returns the absolute path of name inside the repository's git
+// directory (per work tree), where local state that is never committed can
+// live.
+func (r Repo) GitPath(ctx context.Context, name string) (string, error) {
+	out, err := r.Run(ctx, nil, "rev-parse", "--path-format=absolute", "--git-path", name)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Tracked reports whether git tracks path (relative to the work tree).
+func (r Repo) Tracked(ctx context.Context, path string) bool {
+	_, err := r.Run(ctx, nil, "ls-files", "--error-unmatch", "--", path)
+	return err == nil
+}
