@@ -51,6 +51,8 @@ type command struct {
 type opts struct {
 	repo, key, group, agents, expires, fromFile, to, owner string
 	json, force, noPull, repair                            bool
+	// yes accepts a seal without asking.
+	yes bool
 }
 
 var commands = map[string]*command{}
@@ -175,9 +177,17 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "AGE-SECRET-KEY-... value), then ~/.agent-vault/owner.key.")
 	fmt.Fprintln(w, "\nExit codes:")
 	for _, c := range core.Codes() {
+		if c.Number() > exitCheckFailed {
+			break
+		}
 		fmt.Fprintf(w, "  %d  %s\n", c.Number(), c)
 	}
 	fmt.Fprintf(w, "  %d  check found errors\n", exitCheckFailed)
+	for _, c := range core.Codes() {
+		if c.Number() > exitCheckFailed {
+			fmt.Fprintf(w, "  %d  %s\n", c.Number(), c)
+		}
+	}
 	fmt.Fprintln(w, "\nRun 'agent-vault <command> --help' for a command's details.")
 }
 

@@ -54,7 +54,7 @@ operation (needs the owner key). Exits 9 when any error is found.`,
 func runGrant(c *ctx, args []string) error {
 	agent, group := args[0], args[1]
 	var n int
-	err := c.edit(editSpec{needOwner: true, op: "grant", args: args}, fmt.Sprintf("grant %s %s", agent, group), func(e *core.Editor) error {
+	err := c.edit(editSpec{op: "grant", args: args}, fmt.Sprintf("grant %s %s", agent, group), func(e *core.Editor) error {
 		secrets, err := e.Grant(agent, group)
 		n = len(secrets)
 		return err
@@ -69,7 +69,7 @@ func runGrant(c *ctx, args []string) error {
 func runRevoke(c *ctx, args []string) error {
 	agent, group := args[0], args[1]
 	var rotate []string
-	err := c.edit(editSpec{needOwner: true, op: "revoke", args: args}, fmt.Sprintf("revoke %s %s", agent, group), func(e *core.Editor) error {
+	err := c.edit(editSpec{op: "revoke", args: args}, fmt.Sprintf("revoke %s %s", agent, group), func(e *core.Editor) error {
 		var err error
 		rotate, err = e.Revoke(agent, group)
 		return err
@@ -88,7 +88,7 @@ func runCheck(c *ctx, args []string) error {
 			return keyErr
 		}
 		var repaired string
-		err := c.edit(editSpec{needOwner: true}, "repair", func(e *core.Editor) error {
+		err := c.edit(editSpec{}, "repair", func(e *core.Editor) error {
 			var err error
 			repaired, err = e.Repair()
 			return err
@@ -100,14 +100,19 @@ func runCheck(c *ctx, args []string) error {
 			c.printf("Finished the interrupted %s.\n", repaired)
 		}
 	}
-	v, _, err := c.openRead()
+	v, root, err := c.openRead()
 	if err != nil {
 		return err
 	}
-	if owner != nil && c.o.key == "" && owner.Recipient() != v.OwnerRecipient() {
+	if owner != nil && c.o.key == "" && !v.IsOwner(owner) {
 		owner = nil // an agent key from the environment: verify headers only
 	}
-	findings, err := v.Check(core.CheckOptions{Now: time.Now(), Owner: owner})
+	copts := core.CheckOptions{Now: time.Now(), Owner: owner, JournalTracked: journalTracked(root)}
+	if local := openLocal(root); local != nil {
+		defer local.Close()
+		copts.Local = local
+	}
+	findings, err := v.Check(copts)
 	if err != nil {
 		return err
 	}

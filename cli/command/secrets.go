@@ -154,7 +154,11 @@ func runGet(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	value, err := v.WithIdentity(id).Get(args[0])
+	t, err := c.readTrust(v, id)
+	if err != nil {
+		return err
+	}
+	value, err := v.WithIdentity(id).WithTrust(t).Get(args[0])
 	if err != nil {
 		return err
 	}
@@ -183,7 +187,12 @@ func runList(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := v.List(c.o.group)
+	id, _ := c.identity() // only to find the pin; listing needs no key
+	t, err := c.readTrust(v, id)
+	if err != nil {
+		return err
+	}
+	secrets, err := t.List(c.o.group)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,8 @@ func TestInit(t *testing.T) {
 		t.Errorf("owner key mode %o", m)
 	}
 	subject, files := lastCommit(e)
-	if subject != "agent-vault: init vault" || len(files) != 4 {
+	// The four files of the original layout, and the owner's first signature.
+	if subject != "agent-vault: init vault" || len(files) != 5 || files[4] != ".agent-vault/signed/state" {
 		t.Errorf("init commit %q %v", subject, files)
 	}
 	key, _ := os.ReadFile(e.OwnerKey())
@@ -94,7 +95,11 @@ func TestOwnerToAgentFlow(t *testing.T) {
 		t.Fatal(r.Stderr)
 	}
 	subject, files := lastCommit(e)
-	if subject != "agent-vault: set stripe/api-key" || strings.Join(files, " ") != ".agent-vault/manifest.yaml .agent-vault/secrets/stripe/api-key.enc .agent-vault/secrets/stripe/api-key.meta" {
+	// The change and its signature land in one commit: the new state and
+	// the one bucket holding the secret's digests.
+	if subject != "agent-vault: set stripe/api-key" || len(files) != 5 ||
+		strings.Join(files[:3], " ") != ".agent-vault/manifest.yaml .agent-vault/secrets/stripe/api-key.enc .agent-vault/secrets/stripe/api-key.meta" ||
+		!strings.HasPrefix(files[3], ".agent-vault/signed/buckets/") || files[4] != ".agent-vault/signed/state" {
 		t.Errorf("set commit %q %v", subject, files)
 	}
 	cert := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
