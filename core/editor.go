@@ -30,6 +30,12 @@ type EditOptions struct {
 	// operation lives. Nothing in it is ever committed, so nobody who can
 	// push can plant a journal. Without it operations are not journaled.
 	Local WriteFS
+	// Seen, if set, returns the highest signed version of a vault (by id)
+	// this owner has already seen or signed. An older signed state is a
+	// rollback (say, a pre-revoke tree committed again) and is refused.
+	// The caller records new versions once they are committed (see
+	// SignedState).
+	Seen func(vaultID string) uint64
 }
 
 // Editor applies owner operations to a vault. The caller must hold the

@@ -69,6 +69,13 @@ func (e *Editor) loadOwnerTrust() error {
 			withHint("someone forged the signed state: restore the last good one from Git history (git checkout <commit> -- %s/%s)", DirName, signedDir)
 		return nil
 	}
+	if e.opts.Seen != nil {
+		if seen := e.opts.Seen(st.vaultID); st.version < seen {
+			ot.broken = errorf(CodeUntrusted, "the vault's signed state is version %d, older than version %d you already signed: it was rolled back", st.version, seen).
+				withHint("find the commit that brought back the old state ('git log -- %s/%s') and revert it", DirName, stateFile)
+			return nil
+		}
+	}
 	ot.view = newSignedView(e.v.fsys, st)
 	for _, name := range coveredFiles(e.v.manifest, st) {
 		data, err := readFile(e.v.fsys, name, maxYAMLSize)
@@ -192,6 +199,9 @@ func (e *Editor) verifySecret(s string) error {
 		return classifyRead(err, CodeCorruptVault, "failed to read metadata of "+s)
 	}
 	if err := e.trust.view.checkSecret(s, enc, meta); err != nil {
+		if _, herr := stanzaCount(enc); herr != nil {
+			return wrap(CodeCorruptVault, herr, "secret %s is damaged", s)
+		}
 		return err
 	}
 	return nil
@@ -369,13 +379,15 @@ func newVaultID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// SignedVersion returns the version of the vault's signed state as the
-// editor last verified or wrote it, 0 if unsigned or without the owner key.
-func (e *Editor) SignedVersion() uint64 {
+// SignedState returns the id and version of the vault's signed state as
+// the editor last verified or wrote it ("" and 0 when unsigned or without
+// the owner key). A caller that remembers versions (EditOptions.Seen)
+// records it once the change is committed.
+func (e *Editor) SignedState() (vaultID string, version uint64) {
 	if e.trust == nil || e.trust.view == nil {
-		return 0
+		return "", 0
 	}
-	return e.trust.view.st.version
+	return e.trust.view.st.vaultID, e.trust.view.st.version
 }
 
 // trustRepair checks the state a repair starts from. The files its own

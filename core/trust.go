@@ -132,27 +132,37 @@ func (s *Session) WithTrust(t *Trust) *Session {
 }
 
 // readSecret reads a secret's ciphertext and, through a signed trust, its
-// metadata, and verifies both. meta is nil when no trust applies.
-func (s *Session) readSecret(secret string) (ct, meta []byte, err error) {
+// metadata, and verifies both: untrusted says they are not the bytes the
+// owner signed. meta is nil when no trust applies.
+func (s *Session) readSecret(secret string) (ct, meta []byte, untrusted, err error) {
 	ct, err = readFile(s.v.fsys, encFile(secret), maxSecretSize)
 	if err != nil {
-		return nil, nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+		return nil, nil, nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
 	t := s.trust
 	if t == nil || t.view == nil {
-		return ct, nil, nil
+		return ct, nil, nil, nil
 	}
 	if t.v != s.v {
-		return nil, nil, errorf(CodeInternal, "trust of another vault")
+		return nil, nil, nil, errorf(CodeInternal, "trust of another vault")
 	}
 	meta, err = readFile(s.v.fsys, metaFile(secret), maxYAMLSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, classifyRead(err, CodeCorruptVault, "failed to read metadata of "+secret)
+		return nil, nil, nil, classifyRead(err, CodeCorruptVault, "failed to read metadata of "+secret)
 	}
-	if err := t.view.checkSecret(secret, ct, meta); err != nil {
-		return nil, nil, err
+	return ct, meta, t.view.checkSecret(secret, ct, meta), nil
+}
+
+// refuseUnsigned turns the outcome of decrypting bytes the signature does
+// not cover into the error to report: damage stays corrupt_vault (a broken
+// file is not an attack to report as one), anything else is untrusted, and
+// a plaintext is wiped, never returned.
+func refuseUnsigned(pt []byte, decErr, untrusted error) error {
+	zero(pt)
+	if decErr != nil && CodeOf(decErr) == CodeCorruptVault {
+		return decErr
 	}
-	return ct, meta, nil
+	return untrusted
 }
 
 // policy returns the manifest, verified against the signature.
@@ -161,14 +171,31 @@ func (t *Trust) policy() (*Manifest, error) {
 		return t.v.policy()
 	}
 	t.once.Do(func() {
-		data, err := t.view.readChecked(manifestFile, maxYAMLSize)
+		data, err := readFile(t.v.fsys, manifestFile, maxYAMLSize)
 		if err != nil {
-			t.manErr = err
+			t.manErr = classifyRead(err, CodeVaultNotFound, "failed to read manifest")
 			return
 		}
-		t.manifest, t.manErr = ParseManifest(data)
+		m, perr := ParseManifest(data)
+		if err := t.view.checkFile(manifestFile, data); err != nil {
+			// Damage is reported as damage, a well-formed change as
+			// untrusted.
+			t.manErr = firstErr(perr, err)
+			return
+		}
+		t.manifest, t.manErr = m, perr
 	})
 	return t.manifest, t.manErr
+}
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // List is Vault.List through the signature: the manifest and every
@@ -192,13 +219,14 @@ func (t *Trust) List(group string) ([]*Metadata, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, t.view.unsigned(metaFile(secret))
+		m, perr := parseSecretMetadata(secret, data)
+		switch {
+		case !ok:
+			return nil, firstErr(perr, t.view.unsigned(metaFile(secret)))
+		case digestOf(data) != e.meta:
+			return nil, firstErr(perr, t.view.changed(metaFile(secret)))
 		}
-		if digestOf(data) != e.meta {
-			return nil, t.view.changed(metaFile(secret))
-		}
-		return parseSecretMetadata(secret, data)
+		return m, perr
 	})
 }
 

@@ -336,18 +336,35 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
-	ct, meta, err := s.readSecret(secret)
+	ct, meta, untrusted, err := s.readSecret(secret)
 	if err != nil {
 		return nil, err
+	}
+	if untrusted != nil {
+		if meta != nil {
+			if _, perr := parseSecretMetadata(secret, meta); perr != nil {
+				return nil, perr // damaged, not merely unsigned
+			}
+		}
+		pt, err := decrypt(ct, s.id.id, -1, maxSecretSize)
+		return nil, refuseUnsigned(pt, wrapDecrypt(err, secret), untrusted)
 	}
 	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret, meta), maxSecretSize)
 	if err != nil {
 		if CodeOf(err) == CodeNotAuthorized {
 			return nil, s.notAuthorized(secret)
 		}
-		return nil, wrap(CodeOf(err), err, "failed to read secret %s", secret)
+		return nil, wrapDecrypt(err, secret)
 	}
 	return pt, nil
+}
+
+// wrapDecrypt adds the secret's name to a decryption failure.
+func wrapDecrypt(err error, secret string) error {
+	if err == nil {
+		return nil
+	}
+	return wrap(CodeOf(err), err, "failed to read secret %s", secret)
 }
 
 // stanzaIndex predicts which stanza of secret belongs to this identity:

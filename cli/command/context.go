@@ -137,10 +137,17 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 	}
 	// The journal stays until the change is committed: a crash between the
 	// last file write and the commit is then still a pending operation.
-	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress(), KeepJournal: true, Local: local})
+	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress(), KeepJournal: true, Local: local, Seen: c.seenVersion})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// Remembered once committed (or when nothing changed), so a
+		// failed commit that the user resets is not taken for a rollback.
+		if id, v := e.SignedState(); len(dir.Changed()) == 0 {
+			c.recordSeen(id, v)
+		}
+	}()
 	op, args, err := e.Pending()
 	if err != nil {
 		return err

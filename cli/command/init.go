@@ -91,6 +91,11 @@ func runInit(c *ctx, args []string) error {
 	if err := c.commit(dir, d, "agent-vault: init vault"); err != nil {
 		return err
 	}
+	if v, err := core.Open(d); err == nil {
+		if t, err := v.LoadTrust(pin); err == nil {
+			c.recordSeen(t.VaultID(), t.Version())
+		}
+	}
 	c.printf("Initialised a vault in %s\n", vaultDir)
 	c.printf("Pre-commit hook: %s\n", hook)
 	if created {

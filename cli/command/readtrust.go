@@ -18,10 +18,18 @@ func (c *ctx) readTrust(v *core.Vault, id *core.Identity) (*core.Trust, error) {
 	if err != nil {
 		return nil, err
 	}
+	var seen uint64
+	if t.Signed() {
+		seen = c.seenVersion(t.VaultID())
+		if err := t.CheckSeen(t.VaultID(), seen); err != nil {
+			return nil, err
+		}
+		c.recordSeen(t.VaultID(), t.Version())
+	}
 	switch {
 	case !t.Signed():
 		c.warnf("the vault carries no owner signature, so what it holds cannot be verified (its owner can sign it with 'agent-vault seal')")
-	case pin == "":
+	case pin == "" && seen == 0: // first use of this vault here
 		c.warnf("no owner pin: verified against the key the vault names itself (fingerprint %s); pin it with %s=%s",
 			t.Fingerprint(), core.OwnerKeyEnv, t.OwnerKey())
 	}
