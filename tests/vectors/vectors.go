@@ -37,7 +37,17 @@ type Case struct {
 	// Symlink marks a case that relies on a symlink in the vault, which a
 	// browser's folder picker cannot reproduce.
 	Symlink bool `json:"symlink"`
-	Expect  struct {
+	// Pin, when set, is the owner's verification key: the runner loads the
+	// vault's trust with it and reads through it. Verify without a pin
+	// verifies against the key the vault names. Seen is the highest signed
+	// version the reader has seen; an older one must be refused.
+	Pin    string `json:"pin"`
+	Verify bool   `json:"verify"`
+	Seen   *struct {
+		VaultID string `json:"vault_id"`
+		Version uint64 `json:"version"`
+	} `json:"seen"`
+	Expect struct {
 		ValueB64 *string  `json:"value_b64"`
 		Names    []string `json:"names"`
 		Findings []string `json:"findings"`
@@ -106,6 +116,9 @@ func (t *Table) KeySpec(c Case) *core.KeySpec {
 	}
 	return &core.KeySpec{Path: filepath.Join(t.Dir, "keys", c.Key+".key")}
 }
+
+// Verifies reports whether a case reads through the owner's signature.
+func (c Case) Verifies() bool { return c.Pin != "" || c.Verify || c.Seen != nil }
 
 // Check compares an outcome with the case's expectation.
 func (c Case) Check(o Outcome) error {
