@@ -170,7 +170,9 @@ func (r Repo) present(ctx context.Context, paths []string) (add, commit []string
 	inIndex := list("ls-files", "-z")
 	inHead := list("ls-tree", "-r", "-z", "--name-only", "HEAD")
 	add = append(add, inIndex...)
-	commit = append(commit, inIndex...)
+	// Only HEAD's paths are deletions to commit: one an interrupted run
+	// staged as new and that is gone again is dropped from the index by
+	// the add, and would match nothing in the commit.
 	commit = append(commit, inHead...)
 	return add, commit
 }
