@@ -150,7 +150,7 @@ func parseState(data []byte) (*state, error) {
 		return nil, bad("no signature")
 	}
 	body, sigLine := data[:i+1], string(data[i+1:len(data)-1])
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sigLine, "sig "))
+	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(sigLine, "sig "))
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return nil, bad("malformed signature")
 	}
