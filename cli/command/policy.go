@@ -41,7 +41,14 @@ access, empty groups, orphaned files, manifest entries without files, missing
 public keys or escrows, metadata that disagrees with the manifest, ciphertext
 whose recipients disagree with the policy (verified with the owner key when it
 is available), and operations left half-finished. --repair finishes such an
-operation (needs the owner key). Exits 9 when any error is found.`,
+operation (needs the owner key). Exits 9 when any error is found.
+
+It also reports what the owner's signature does not cover: files changed
+since the signed version (unsigned_change), a vault never signed, escrows that
+do not hold their agent's key (escrow_mismatch, with the owner key), an
+owner.pub that is not the owner key's (owner_key_replaced), and a journal
+committed inside .agent-vault (tracked_journal), which is never applied.
+Accept changes you made yourself with 'agent-vault seal'.`,
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			repoKeyFlags(fs, o)
 			fs.BoolVar(&o.json, "json", false, "print JSON")
