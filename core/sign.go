@@ -51,7 +51,8 @@ func (e *Editor) loadOwnerTrust() error {
 	st, err := readState(e.v.fsys)
 	switch {
 	case err != nil:
-		ot.broken = err
+		ot.broken = wrap(CodeOf(err), err, "the vault's signed state is unusable").
+			withHint("restore the last good one from Git history (git log -- %s/%s)", DirName, stateFile)
 		return nil
 	case st == nil:
 		if e.opts.Owner.recipient != e.v.ownerPub {
