@@ -108,11 +108,28 @@ func (e *Editor) RestoreAgent(name string) ([]byte, error) {
 	if _, err := e.agent(name); err != nil {
 		return nil, err
 	}
-	ct, err := readFile(e.v.fsys, escrowFile(name), maxKeySize)
+	if err := e.requireTrusted(nil); err != nil {
+		return nil, err
+	}
+	key, err := e.v.openEscrow(e.opts.Owner.id, name)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(key, []byte("\n")) {
+		key = append(key, '\n')
+	}
+	return key, nil
+}
+
+// openEscrow decrypts an agent's escrow with the owner identity and returns
+// the key file inside, refusing one whose key is not the agent's public
+// key (a swapped public key, or an escrow copied from another agent).
+func (v *Vault) openEscrow(owner age.Identity, name string) ([]byte, error) {
+	ct, err := readFile(v.fsys, escrowFile(name), maxKeySize)
 	if err != nil {
 		return nil, classifyRead(err, CodeCorruptVault, "failed to read escrow of agent "+name)
 	}
-	key, err := decrypt(ct, e.opts.Owner.id, 0, maxKeySize)
+	key, err := decrypt(ct, owner, 0, maxKeySize)
 	if err != nil {
 		return nil, wrap(CodeOf(err), err, "failed to decrypt escrow of agent %s", name)
 	}
@@ -121,17 +138,14 @@ func (e *Editor) RestoreAgent(name string) ([]byte, error) {
 		zero(key)
 		return nil, wrap(CodeCorruptVault, err, "escrow of agent %s does not hold a key", name)
 	}
-	pub, err := e.v.agentRecipient(name)
+	pub, err := v.agentRecipient(name)
 	if err != nil {
 		zero(key)
 		return nil, err
 	}
 	if id.recipient != pub {
 		zero(key)
-		return nil, errorf(CodeCorruptVault, "escrow of agent %s holds a different agent's key", name)
-	}
-	if !bytes.HasSuffix(key, []byte("\n")) {
-		key = append(key, '\n')
+		return nil, errorf(CodeCorruptVault, "escrow of agent %s holds a different agent's key than its public key", name)
 	}
 	return key, nil
 }

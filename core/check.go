@@ -37,6 +37,12 @@ type CheckOptions struct {
 	// Owner, when set, lets check verify that every ciphertext opens with
 	// the owner key and has as many recipients as the policy says.
 	Owner *Identity
+	// Local is the clone-local state directory holding the journal of an
+	// interrupted operation (see EditOptions.Local).
+	Local fs.FS
+	// JournalTracked tells that Git tracks a journal inside the vault
+	// directory, which only an attack puts there (see signedcheck.go).
+	JournalTracked bool
 }
 
 // Check audits the vault against its manifest without changing anything.
@@ -46,12 +52,13 @@ func (v *Vault) Check(opts CheckOptions) ([]Finding, error) {
 	if _, err := v.policy(); err != nil {
 		return nil, err
 	}
-	c := &checker{v: v, now: opts.Now, owner: opts.Owner}
+	c := &checker{v: v, now: opts.Now, owner: opts.Owner, local: opts.Local}
 	if opts.Owner != nil && opts.Owner.recipient != v.ownerPub {
 		c.add(SeverityError, "wrong_owner_key", "owner.pub", "the key given is not the owner key; ciphertext was not verified")
 		c.owner = nil
 	}
 	c.pending()
+	c.signed(opts)
 	c.agents()
 	c.groups()
 	if err := c.files(); err != nil {
@@ -70,7 +77,10 @@ type checker struct {
 	v     *Vault
 	now   time.Time
 	owner *Identity
+	local fs.FS
 	out   []Finding
+	// sv is the verified signed state, nil when unsigned or invalid.
+	sv *signedView
 }
 
 // add records a finding. Subjects and messages quote file names and
@@ -80,9 +90,9 @@ func (c *checker) add(sev, kind, subject, format string, args ...any) {
 }
 
 func (c *checker) pending() {
-	p, err := c.v.pending()
+	p, err := readJournal(c.local)
 	if err != nil {
-		c.add(SeverityError, "pending_operation", journalFile, "unreadable journal: %v", err)
+		c.add(SeverityError, "pending_operation", localJournal, "unreadable journal: %v", err)
 		return
 	}
 	if p != nil {
@@ -175,7 +185,7 @@ func (c *checker) files() error {
 	}
 	found := make([][]Finding, len(names))
 	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
-		sc := &checker{v: c.v, now: c.now, owner: c.owner}
+		sc := &checker{v: c.v, now: c.now, owner: c.owner, sv: c.sv}
 		sc.secret(names[i], groupOf[names[i]], policy[groupOf[names[i]]])
 		found[i] = sc.out
 		return nil
@@ -225,6 +235,7 @@ func (c *checker) secret(s, group string, policy []string) {
 		c.add(SeverityError, "unreadable", s, "secret %s: %v", s, err)
 		return
 	}
+	c.signedSecret(s, ct)
 	// One pass over the header: the owner's unwrap counts the stanzas on
 	// the way; without the owner key the count alone is taken.
 	n := -1

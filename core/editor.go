@@ -25,6 +25,17 @@ type EditOptions struct {
 	// commits it) sets it, so a crash before that record is still reported
 	// by check and completed by Repair.
 	KeepJournal bool
+	// Local is the clone's own state directory, outside the working tree
+	// (the CLI uses .git/agent-vault), where the journal of a multi-file
+	// operation lives. Nothing in it is ever committed, so nobody who can
+	// push can plant a journal. Without it operations are not journaled.
+	Local WriteFS
+	// Seen, if set, returns the highest signed version of a vault (by id)
+	// this owner has already seen or signed. An older signed state is a
+	// rollback (say, a pre-revoke tree committed again) and is refused.
+	// The caller records new versions once they are committed (see
+	// SignedState).
+	Seen func(vaultID string) uint64
 }
 
 // Editor applies owner operations to a vault. The caller must hold the
@@ -34,6 +45,9 @@ type Editor struct {
 	v    *Vault
 	w    WriteFS
 	opts EditOptions
+	// trust is set when the owner key is given: every change is then
+	// verified against the owner's signature first and signed after.
+	trust *ownerTrust
 }
 
 // Edit opens the vault in w (rooted at the .agent-vault directory) for
@@ -52,7 +66,13 @@ func Edit(w WriteFS, opts EditOptions) (*Editor, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Editor{v: v, w: w, opts: opts}, nil
+	e := &Editor{v: v, w: w, opts: opts}
+	if opts.Owner != nil {
+		if err := e.loadOwnerTrust(); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Vault returns the vault being edited.
@@ -99,8 +119,13 @@ func Init(w WriteFS, ownerName, ownerRecipient string) error {
 	return nil
 }
 
-// ownerRecipient parses owner.pub.
+// ownerRecipient is the owner's public key: derived from the owner key
+// when the editor has it (owner.pub in the repository is not trusted),
+// otherwise owner.pub, as the original tool uses it.
 func (e *Editor) ownerRecipient() (age.Recipient, error) {
+	if e.opts.Owner != nil && e.signing() {
+		return ParseRecipient(e.opts.Owner.recipient)
+	}
 	return ParseRecipient(e.v.ownerPub)
 }
 
@@ -110,7 +135,7 @@ func (e *Editor) requireOwner() error {
 	if e.opts.Owner == nil {
 		return errorf(CodeInvalidKey, "this operation needs the owner key")
 	}
-	if e.opts.Owner.recipient != e.v.ownerPub {
+	if e.opts.Owner.recipient != e.v.ownerPub && (e.trust == nil || e.trust.view == nil || e.trust.view.st.owner != e.opts.Owner.recipient) {
 		return errorf(CodeInvalidKey, "the key given is not this vault's owner key").
 			withHint("use the owner key (~/.agent-vault/owner.key) or pass it with --key")
 	}

@@ -35,7 +35,8 @@ func newTestVault(t *testing.T) *testVault {
 	}
 	owner, _ := ParseIdentity(key)
 	d := mustDir(t, dir)
-	if err := Init(d, "owner", pub); err != nil {
+	_ = pub
+	if err := InitSigned(d, "owner", owner); err != nil {
 		t.Fatal(err)
 	}
 	return &testVault{t: t, dir: dir, owner: owner, keys: map[string][]byte{}}
@@ -55,11 +56,20 @@ func (tv *testVault) editor(w WriteFS) *Editor {
 	if w == nil {
 		w = mustDir(tv.t, tv.dir)
 	}
-	e, err := Edit(w, EditOptions{Owner: tv.owner, Workers: 2})
+	e, err := Edit(w, EditOptions{Owner: tv.owner, Workers: 2, Local: tv.local()})
 	if err != nil {
 		tv.t.Fatal(err)
 	}
 	return e
+}
+
+// local is the vault's clone-local state directory, beside it.
+func (tv *testVault) local() *osfs.Dir {
+	dir := filepath.Join(filepath.Dir(tv.dir), "local")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tv.t.Fatal(err)
+	}
+	return mustDir(tv.t, dir)
 }
 
 func (tv *testVault) addAgent(e *Editor, name string) {

@@ -21,6 +21,10 @@ const (
 	CodeInvalidKey     Code = "invalid_key"
 	CodeCorruptVault   Code = "corrupt_vault"
 	CodeConflict       Code = "conflict"
+	// CodeUntrusted is state the owner's signature does not cover: an
+	// unsigned or changed file, an older signed version than one already
+	// seen, or a signature by another key than the pinned one.
+	CodeUntrusted Code = "untrusted"
 )
 
 // codeNumbers is the stable numeric form of each code. The CLI uses it as
@@ -35,12 +39,14 @@ var codeNumbers = map[Code]int{
 	CodeInvalidKey:     6,
 	CodeCorruptVault:   7,
 	CodeConflict:       8,
+	// 9 is the CLI's "check found errors" exit status, never an error code.
+	CodeUntrusted: 10,
 }
 
 // Codes lists every code in numeric order, for documentation and tests.
 func Codes() []Code {
 	return []Code{CodeInternal, CodeInvalidInput, CodeVaultNotFound, CodeSecretNotFound,
-		CodeNotAuthorized, CodeInvalidKey, CodeCorruptVault, CodeConflict}
+		CodeNotAuthorized, CodeInvalidKey, CodeCorruptVault, CodeConflict, CodeUntrusted}
 }
 
 // Number returns the stable numeric value of c (1 for unknown codes).

@@ -28,7 +28,15 @@ type plan struct {
 	// are never journaled; a secret whose value was not written before a
 	// crash is dropped from the manifest again by Repair.
 	Set []string `yaml:"set,omitempty"`
+	// Vault and Base are the signed state the operation started from, so a
+	// repair does not build on a state someone else signed since.
+	Vault string `yaml:"vault,omitempty"`
+	Base  uint64 `yaml:"base,omitempty"`
 }
+
+// localJournal is the journal's name in the clone-local state directory
+// (EditOptions.Local).
+const localJournal = "pending.yaml"
 
 // newValue is a secret a set writes, kept out of the journal.
 type newValue struct {
@@ -39,16 +47,24 @@ type newValue struct {
 // run journals p with target manifest m, applies it, and removes the
 // journal. nv holds the values of p.Set, in the same order.
 func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
-	if old, err := e.v.pending(); err != nil {
+	if old, err := e.pending(); err != nil {
 		return err
 	} else if old != nil {
 		return errorf(CodeConflict, "an earlier %s did not finish", old.Op).
 			withHint("run 'agent-vault check --repair' to complete it first")
 	}
+	if err := e.requireTrusted(nil); err != nil {
+		return err
+	}
 	// Checked here, before anything is journaled, as a parse would check
 	// it: apply uses m as it is.
 	if err := m.validate(); err != nil {
 		return wrap(CodeInternal, err, "invalid policy")
+	}
+	// Checked before anything is journaled or written, so a refusal
+	// leaves no half-done operation for a repair to finish.
+	if err := e.verifySecrets(p.Secrets); err != nil {
+		return err
 	}
 	mdata, err := m.Marshal()
 	if err != nil {
@@ -56,15 +72,36 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	}
 	p.Manifest = string(mdata)
 	p.Started = e.opts.Now().UTC().Truncate(time.Second)
+	if e.signing() {
+		p.Vault, p.Base = e.trust.view.st.vaultID, e.trust.view.st.version
+	}
 	data, err := yaml.Marshal(&p)
 	if err != nil {
 		return wrap(CodeInternal, err, "failed to encode journal")
 	}
-	if err := writeFile(e.w, journalFile, data, 0o644); err != nil {
+	if e.opts.Local != nil {
+		if err := writeFile(e.opts.Local, localJournal, data, 0o600); err != nil {
+			return err
+		}
+	}
+	return e.applyAndSign(&p, m, nv)
+}
+
+// applyAndSign applies a plan and, with the owner key, signs the state
+// it leaves before the journal goes.
+func (e *Editor) applyAndSign(p *plan, m *Manifest, nv []newValue) error {
+	if err := e.planFiles(p); err != nil {
 		return err
 	}
-	if err := e.apply(&p, m, nv); err != nil {
+	old := e.v.manifest
+	mdata, err := e.apply(p, m, nv)
+	if err != nil {
 		return err
+	}
+	if e.signing() {
+		if err := e.signAfter(p, old, e.v.manifest, mdata); err != nil {
+			return err
+		}
 	}
 	return e.done()
 }
@@ -80,11 +117,17 @@ func (e *Editor) done() error {
 
 // Finish removes the journal of a completed operation. Only callers that
 // set EditOptions.KeepJournal need it.
-func (e *Editor) Finish() error { return removeFile(e.w, journalFile) }
+func (e *Editor) Finish() error {
+	if e.opts.Local == nil {
+		return nil
+	}
+	return removeFile(e.opts.Local, localJournal)
+}
 
 // apply brings the vault to the state p describes. m is the manifest p
-// holds, already parsed, or nil when repairing from the journal alone.
-func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
+// holds, already parsed, or nil when repairing from the journal alone. It
+// returns the manifest's bytes as written.
+func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) ([]byte, error) {
 	// The journal covers a crash here whatever order the writes reach the
 	// disk in, so they need to be durable only before it goes: one sync
 	// per directory at the end instead of one per file.
@@ -99,7 +142,7 @@ func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
 	if m == nil { // repairing: keep what was written, drop what was not
 		var err error
 		if m, err = ParseManifest(mdata); err != nil {
-			return wrap(CodeCorruptVault, err, "invalid journal")
+			return nil, wrap(CodeCorruptVault, err, "invalid journal")
 		}
 		groupOf := m.groupIndex()
 		dropped := false
@@ -113,12 +156,12 @@ func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
 		}
 		if dropped {
 			if mdata, err = m.Marshal(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if err := writeFile(e.w, manifestFile, mdata, 0o644); err != nil {
-		return err
+		return nil, err
 	}
 	e.v.manifest = m
 	names := make([]string, 0, len(p.Files))
@@ -129,38 +172,46 @@ func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
 	for _, name := range names {
 		data, err := base64.StdEncoding.DecodeString(p.Files[name])
 		if err != nil {
-			return wrap(CodeCorruptVault, err, "invalid journal")
+			return nil, wrap(CodeCorruptVault, err, "invalid journal")
 		}
 		if err := writeFile(e.w, name, data, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := e.writeValues(nv); err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.reencrypt(secrets); err != nil {
-		return err
+		return nil, err
 	}
 	for _, name := range p.Remove {
 		if err := removeFile(e.w, name); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return mdata, nil
 }
 
 // pending returns the journal of an unfinished operation, or nil.
-func (v *Vault) pending() (*plan, error) {
-	if !exists(v.fsys, journalFile) {
+func (e *Editor) pending() (*plan, error) {
+	if e.opts.Local == nil {
 		return nil, nil
 	}
-	data, err := readFile(v.fsys, journalFile, maxYAMLSize)
+	return readJournal(e.opts.Local)
+}
+
+// readJournal reads the journal in a clone-local state directory, or nil.
+func readJournal(local fs.FS) (*plan, error) {
+	if local == nil || !exists(local, localJournal) {
+		return nil, nil
+	}
+	data, err := readFile(local, localJournal, maxYAMLSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeCorruptVault, "failed to read journal")
 	}
 	var p plan
 	if err := decodeYAML(data, &p); err != nil {
-		return nil, wrap(CodeCorruptVault, err, "failed to parse %s/%s", DirName, journalFile)
+		return nil, wrap(CodeCorruptVault, err, "failed to parse the journal")
 	}
 	// The operation and its arguments are only shown and compared, never
 	// acted on; a tampered journal must not put escapes on a terminal.
@@ -216,13 +267,18 @@ func cutAgentFile(name string) (agent, file string, ok bool) {
 
 // Pending names an unfinished operation and its arguments, or returns ""
 // when none is pending.
-func (v *Vault) Pending() (op string, args []string, err error) {
-	p, err := v.pending()
+func (e *Editor) Pending() (op string, args []string, err error) {
+	p, err := e.pending()
 	if err != nil || p == nil {
 		return "", nil, err
 	}
 	return p.Op, p.Args, nil
 }
+
+// legacyJournal reports whether the vault directory holds a journal where
+// agent-vault kept it before it moved out of the working tree. It is never
+// applied: anyone who can push could have committed it.
+func (v *Vault) legacyJournal() bool { return exists(v.fsys, journalFile) }
 
 // Repair finishes an interrupted operation by applying its plan again. It
 // returns the name of the operation repaired, or "" if none was pending.
@@ -230,17 +286,17 @@ func (e *Editor) Repair() (string, error) {
 	if err := e.removeTempFiles(); err != nil {
 		return "", err
 	}
-	p, err := e.v.pending()
+	p, err := e.pending()
 	if err != nil || p == nil {
 		return "", err
 	}
 	if err := e.requireOwner(); err != nil {
 		return "", err
 	}
-	if err := e.apply(p, nil, nil); err != nil {
+	if err := e.trustRepair(p); err != nil {
 		return "", err
 	}
-	return p.Op, e.done()
+	return p.Op, e.applyAndSign(p, nil, nil)
 }
 
 // removeTempFiles deletes temporary files an interrupted write left

@@ -81,7 +81,11 @@ func parallel(workers, n int, fn func(i int) error, progress func(done, total in
 }
 
 func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secret string) error {
-	meta, err := e.v.Metadata(secret)
+	mdata, err := e.v.metadataBytes(secret)
+	var meta *Metadata
+	if err == nil {
+		meta, err = parseSecretMetadata(secret, mdata)
+	}
 	if err != nil {
 		if CodeOf(err) != CodeSecretNotFound {
 			return err
@@ -97,6 +101,10 @@ func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secr
 	ct, err := readFile(e.v.fsys, encFile(secret), maxSecretSize)
 	if err != nil {
 		return classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+	}
+	// The very bytes decrypted below are the ones checked.
+	if err := e.checkSecretRead(secret, ct, mdata); err != nil {
+		return err
 	}
 	pt, err := decrypt(ct, e.opts.Owner.id, 0, maxSecretSize)
 	if err != nil {

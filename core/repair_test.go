@@ -106,8 +106,8 @@ func TestCrashAtEveryWrite(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s after %d writes: vault does not open: %v", name, n, err)
 			}
-			findings, _ := v.Check(CheckOptions{Now: time.Now(), Owner: tv.owner})
-			pending, _, _ := v.Pending()
+			findings, _ := v.Check(CheckOptions{Now: time.Now(), Owner: tv.owner, Local: tv.local()})
+			pending, _, _ := tv.editor(nil).Pending()
 			if pending != "" && !slices.ContainsFunc(findings, func(f Finding) bool { return f.Kind == "pending_operation" }) {
 				t.Fatalf("%s after %d writes: check does not report the pending operation", name, n)
 			}

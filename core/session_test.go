@@ -94,7 +94,7 @@ func TestSessionPredictsOwnStanza(t *testing.T) {
 		}
 		s := v.WithIdentity(id)
 		var calls []int
-		pt, err := decrypt(ct, recordingIdentity{inner: id.id, calls: &calls}, s.stanzaIndex("g/s"), maxSecretSize)
+		pt, err := decrypt(ct, recordingIdentity{inner: id.id, calls: &calls}, s.stanzaIndex("g/s", nil), maxSecretSize)
 		if err != nil || string(pt) != "v" || !slices.Equal(calls, []int{1}) {
 			t.Errorf("%s: get = %q, %v after unwrapping %v stanzas, want one", who, pt, err, calls)
 		}

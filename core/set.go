@@ -145,7 +145,11 @@ func (e *Editor) writeSecret(rc *recipientCache, meta *Metadata, value []byte) e
 	if err := writeFile(e.w, encFile(meta.Name), ct, 0o644); err != nil {
 		return err
 	}
-	return writeFile(e.w, metaFile(meta.Name), mdata, 0o644)
+	if err := writeFile(e.w, metaFile(meta.Name), mdata, 0o644); err != nil {
+		return err
+	}
+	e.recordSecret(meta.Name, ct, mdata)
+	return nil
 }
 
 // recipientCache parses each public key once per operation, so bulk work
@@ -162,7 +166,7 @@ func (e *Editor) newRecipientCache() (*recipientCache, error) {
 	}
 	rc := &recipientCache{owner: owner, byAgt: map[string]age.Recipient{}}
 	for _, a := range e.v.manifest.Agents {
-		pub, err := e.v.agentRecipient(a.Name)
+		pub, err := e.agentRecipient(a.Name)
 		if err != nil {
 			if CodeOf(err) == CodeSecretNotFound {
 				continue // reported by recipients() if the agent is needed

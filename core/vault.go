@@ -133,10 +133,24 @@ func (v *Vault) Metadata(secret string) (*Metadata, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
+	data, err := v.metadataBytes(secret)
+	if err != nil {
+		return nil, err
+	}
+	return parseSecretMetadata(secret, data)
+}
+
+// metadataBytes reads a secret's .meta file.
+func (v *Vault) metadataBytes(secret string) ([]byte, error) {
 	data, err := readFile(v.fsys, metaFile(secret), maxYAMLSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
+	return data, nil
+}
+
+// parseSecretMetadata parses the .meta of secret and checks it names it.
+func parseSecretMetadata(secret string, data []byte) (*Metadata, error) {
 	m, err := ParseMetadata(data)
 	if err != nil {
 		return nil, err
@@ -159,6 +173,12 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.list(m, group, v.Metadata)
+}
+
+// list lists the secrets of policy m, reading each one's metadata with
+// meta.
+func (v *Vault) list(m *Manifest, group string, meta func(string) (*Metadata, error)) ([]*Metadata, error) {
 	if group != "" && m.Group(group) == nil {
 		return nil, errorf(CodeInvalidInput, "unknown group %q", group)
 	}
@@ -177,7 +197,7 @@ func (v *Vault) List(group string) ([]*Metadata, error) {
 	out := make([]*Metadata, len(names))
 	errs := make([]error, len(names))
 	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
-		out[i], errs[i] = v.Metadata(names[i])
+		out[i], errs[i] = meta(names[i])
 		return nil
 	}, nil)
 	for _, err := range errs {
@@ -202,9 +222,14 @@ func (v *Vault) Agents() ([]AgentInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.agents(m, v.agentRecipient)
+}
+
+// agents lists the agents of policy m, reading public keys with pubKey.
+func (v *Vault) agents(m *Manifest, pubKey func(string) (string, error)) ([]AgentInfo, error) {
 	out := make([]AgentInfo, 0, len(m.Agents))
 	for _, a := range m.Agents {
-		pub, err := v.agentRecipient(a.Name)
+		pub, err := pubKey(a.Name)
 		if err != nil && CodeOf(err) != CodeSecretNotFound {
 			return nil, err
 		}
@@ -225,6 +250,13 @@ func (v *Vault) agentRecipient(name string) (string, error) {
 	if err != nil {
 		return "", classifyRead(err, CodeSecretNotFound, "public key of agent "+name+" not found")
 	}
+	return parseAgentRecipient(name, data)
+}
+
+// parseAgentRecipient parses the content of an agent's public.key. Only
+// the parsed key is returned, never the file's other bytes, which may hold
+// terminal controls.
+func parseAgentRecipient(name string, data []byte) (string, error) {
 	s, err := recipientText(data)
 	if err != nil {
 		return "", wrap(CodeCorruptVault, err, "invalid public key for agent %s", name)
@@ -250,6 +282,9 @@ type Session struct {
 	mu sync.Mutex
 	// stanzas holds, per secret read, this identity's stanza (-1 unknown).
 	stanzas map[string]int
+
+	// trust, when set, is checked on every Get (see WithTrust).
+	trust *Trust
 }
 
 // WithIdentity returns a session that reads secrets as id.
@@ -301,25 +336,43 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
-	ct, err := readFile(s.v.fsys, encFile(secret), maxSecretSize)
+	ct, meta, untrusted, err := s.readSecret(secret)
 	if err != nil {
-		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
+		return nil, err
 	}
-	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret), maxSecretSize)
+	if untrusted != nil {
+		if meta != nil {
+			if _, perr := parseSecretMetadata(secret, meta); perr != nil {
+				return nil, perr // damaged, not merely unsigned
+			}
+		}
+		pt, err := decrypt(ct, s.id.id, -1, maxSecretSize)
+		return nil, refuseUnsigned(pt, wrapDecrypt(err, secret), untrusted)
+	}
+	pt, err := decrypt(ct, s.id.id, s.stanzaIndex(secret, meta), maxSecretSize)
 	if err != nil {
 		if CodeOf(err) == CodeNotAuthorized {
 			return nil, s.notAuthorized(secret)
 		}
-		return nil, wrap(CodeOf(err), err, "failed to read secret %s", secret)
+		return nil, wrapDecrypt(err, secret)
 	}
 	return pt, nil
+}
+
+// wrapDecrypt adds the secret's name to a decryption failure.
+func wrapDecrypt(err error, secret string) error {
+	if err == nil {
+		return nil
+	}
+	return wrap(CodeOf(err), err, "failed to read secret %s", secret)
 }
 
 // stanzaIndex predicts which stanza of secret belongs to this identity:
 // the owner's is first, then come the agents in the order of the secret's
 // authorized_agents. The metadata is read once per secret; a prediction
 // that fails only means every stanza is tried. -1 means no prediction.
-func (s *Session) stanzaIndex(secret string) int {
+// meta, when not nil, is the metadata already read (and verified).
+func (s *Session) stanzaIndex(secret string, meta []byte) int {
 	if s.isOwner {
 		return 0
 	}
@@ -334,8 +387,15 @@ func (s *Session) stanzaIndex(secret string) int {
 		return i
 	}
 	i = -1
-	if meta, err := s.v.Metadata(secret); err == nil {
-		if j := slices.Index(meta.AuthorizedAgents, name); j >= 0 {
+	var m *Metadata
+	var err error
+	if meta != nil {
+		m, err = parseSecretMetadata(secret, meta)
+	} else {
+		m, err = s.v.Metadata(secret)
+	}
+	if err == nil {
+		if j := slices.Index(m.AuthorizedAgents, name); j >= 0 {
 			i = j + 1
 		}
 	}

@@ -97,6 +97,13 @@ func runAddAgent(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
+	owner, err := c.identity()
+	if err != nil {
+		return err
+	}
+	if err := checkPinFree(keyPath, owner); err != nil {
+		return err
+	}
 	err = c.edit(editSpec{}, "add agent "+name, func(e *core.Editor) error {
 		if err := e.CheckNewAgent(name); err != nil {
 			return err
@@ -119,8 +126,14 @@ func runAddAgent(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
+	pin, pinPath, err := writePin(keyPath, owner)
+	if err != nil {
+		return err
+	}
 	c.printf("Added agent %s (no groups yet).\n", name)
 	c.printf("Agent key: %s\n", keyPath)
+	c.printf("Owner pin: %s (%s, fingerprint %s)\n", pinPath, pin, core.Fingerprint(pin))
+	c.printf("Give the agent both files; in CI set %s=%s instead of the pin file.\n", core.OwnerKeyEnv, pin)
 	c.printf("Give the agent access with: agent-vault grant %s <group>\n", name)
 	return nil
 }
@@ -128,7 +141,7 @@ func runAddAgent(c *ctx, args []string) error {
 func runRemoveAgent(c *ctx, args []string) error {
 	name := args[0]
 	var rotate []string
-	err := c.edit(editSpec{needOwner: true, op: "remove-agent", args: args}, "remove agent "+name, func(e *core.Editor) error {
+	err := c.edit(editSpec{op: "remove-agent", args: args}, "remove agent "+name, func(e *core.Editor) error {
 		var err error
 		rotate, err = e.RemoveAgent(name)
 		return err
@@ -201,9 +214,16 @@ func runRecoverAgent(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
+	owner, err := c.identity()
+	if err != nil {
+		return err
+	}
+	if err := checkPinFree(keyPath, owner); err != nil {
+		return err
+	}
 	var moved string
 	var affected []string
-	err = c.edit(editSpec{needOwner: true, op: "recover-agent", args: args}, "recover agent "+name, func(e *core.Editor) error {
+	err = c.edit(editSpec{op: "recover-agent", args: args}, "recover agent "+name, func(e *core.Editor) error {
 		if e.Manifest().Agent(name) == nil {
 			return &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("unknown agent %q", name)}
 		}
@@ -229,6 +249,11 @@ func runRecoverAgent(c *ctx, args []string) error {
 	}
 	c.printf("Recovered agent %s: %d secrets re-encrypted to the new key.\n", name, len(affected))
 	c.printf("New agent key: %s\n", keyPath)
+	if _, pinPath, err := writePin(keyPath, owner); err == nil {
+		c.printf("Owner pin: %s\n", pinPath)
+	} else {
+		c.warnf("could not write the owner pin: %v", err)
+	}
 	c.printf("The old key no longer opens the current files; Git history still holds old ciphertext.\n")
 	return nil
 }

@@ -97,11 +97,9 @@ func (c *ctx) openRead() (*core.Vault, string, error) {
 	return v, root, err
 }
 
-// editSpec describes a mutating command.
+// editSpec describes a mutating command. Every change needs the owner
+// key: it is verified against the owner's signature and signed.
 type editSpec struct {
-	// needOwner loads the owner key up front; otherwise it is loaded only
-	// if it resolves, for operations that may need it.
-	needOwner bool
 	// op and args identify the command, so re-running an interrupted one
 	// just finishes it.
 	op   string
@@ -122,37 +120,46 @@ func (c *ctx) edit(spec editSpec, msg string, fn func(e *core.Editor) error) err
 		return &core.Error{Code: core.CodeVaultNotFound, Msg: "failed to open vault", Err: err}
 	}
 	defer dir.Close()
-	unlock, err := osfs.Lock(filepath.Join(root, core.DirName, core.LockFile), lockTimeout)
+	ldir, err := localDir(root)
+	if err != nil {
+		return err
+	}
+	local, err := osfs.Open(ldir)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	unlock, err := osfs.Lock(filepath.Join(ldir, "lock"), lockTimeout)
 	if err != nil {
 		return &core.Error{Code: core.CodeConflict, Msg: "failed to lock the vault", Err: err,
 			Hint: "another agent-vault command is writing; wait for it and retry"}
 	}
 	defer unlock()
-	var owner *core.Identity
-	if spec.needOwner {
-		if owner, err = c.identity(); err != nil {
-			return err
-		}
-	} else if id, err := c.identity(); err == nil {
-		owner = id
-	} else if errors.Is(err, keyfile.ErrTooOpen) {
-		return err // never pass over a key as if it were missing
-	}
-	// The journal stays until the change is committed: a crash between the
-	// last file write and the commit is then still a pending operation.
-	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress(), KeepJournal: true})
+	owner, err := c.identity()
 	if err != nil {
 		return err
 	}
-	op, args, err := e.Vault().Pending()
+	if _, err := os.Lstat(filepath.Join(root, legacyJournal)); err == nil {
+		c.warnf("ignoring %s: journals no longer live in the working tree, and one there is never applied (see 'agent-vault check')", legacyJournal)
+	}
+	// The journal stays until the change is committed: a crash between the
+	// last file write and the commit is then still a pending operation.
+	e, err := core.Edit(dir, core.EditOptions{Owner: owner, Progress: c.progress(), KeepJournal: true, Local: local, Seen: c.seenVersion})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Remembered once committed (or when nothing changed), so a
+		// failed commit that the user resets is not taken for a rollback.
+		if id, v := e.SignedState(); len(dir.Changed()) == 0 {
+			c.recordSeen(id, v)
+		}
+	}()
+	op, args, err := e.Pending()
 	if err != nil {
 		return err
 	}
 	if op != "" {
-		if owner == nil {
-			return &core.Error{Code: core.CodeConflict, Msg: fmt.Sprintf("an earlier %s did not finish", op),
-				Hint: "run 'agent-vault check --repair' with the owner key"}
-		}
 		c.warnf("finishing the interrupted %s first", op)
 		if _, err := e.Repair(); err != nil {
 			return err

@@ -59,7 +59,7 @@ The output holds plaintext: send it to a pipe or to a file only you can read.`,
 			repoKeyFlags(fs, o)
 			fs.StringVar(&o.group, "group", "", "only this group, with names relative to it")
 			fs.String("format", "dotenv", "output format: dotenv or json")
-			fs.BoolVar(&o.noPull, "no-pull", false, "do not fast-forward from the upstream first")
+			readFlags(fs, o)
 		},
 		run: runExport,
 	})

@@ -67,7 +67,7 @@ func runInit(c *ctx, args []string) error {
 			Hint: "use the existing vault; 'agent-vault list' shows its secrets"}
 	}
 	keyPath := core.OwnerKeyPath(home)
-	recipient, created, err := c.ensureOwnerKey(keyPath)
+	owner, created, err := c.ensureOwnerKey(keyPath)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,11 @@ func runInit(c *ctx, args []string) error {
 		return err
 	}
 	defer d.Close()
-	if err := core.Init(d, name, recipient); err != nil {
+	if err := core.InitSigned(d, name, owner); err != nil {
+		return err
+	}
+	pin, err := core.OwnerVerificationKey(owner)
+	if err != nil {
 		return err
 	}
 	hook, err := installHook(ctx, dir)
@@ -89,6 +93,11 @@ func runInit(c *ctx, args []string) error {
 	if err := c.commit(dir, d, "agent-vault: init vault"); err != nil {
 		return err
 	}
+	if v, err := core.Open(d); err == nil {
+		if t, err := v.LoadTrust(pin); err == nil {
+			c.recordSeen(t.VaultID(), t.Version())
+		}
+	}
 	c.printf("Initialised a vault in %s\n", vaultDir)
 	c.printf("Pre-commit hook: %s\n", hook)
 	if created {
@@ -96,37 +105,39 @@ func runInit(c *ctx, args []string) error {
 	} else {
 		c.printf("Owner key: %s (existing key reused)\n", keyPath)
 	}
+	c.printf("Owner verification key: %s (fingerprint %s)\n", pin, core.Fingerprint(pin))
 	c.warnf("the owner key is the master recovery key for every secret and agent; back up %s somewhere safe and offline", keyPath)
 	return nil
 }
 
 // ensureOwnerKey reuses the owner key at path or creates it. It returns the
-// public key and whether the key is new.
-func (c *ctx) ensureOwnerKey(path string) (string, bool, error) {
+// key and whether it is new.
+func (c *ctx) ensureOwnerKey(path string) (*core.Identity, bool, error) {
 	data, err := c.readKey(path)
 	if errors.Is(err, keyfile.ErrTooOpen) {
-		return "", false, err
+		return nil, false, err
 	}
 	if err == nil {
 		id, err := core.ParseIdentity(data)
 		clear(data)
 		if err != nil {
-			return "", false, fmt.Errorf("existing owner key %s is unusable: %w", path, err)
+			return nil, false, fmt.Errorf("existing owner key %s is unusable: %w", path, err)
 		}
-		return id.Recipient(), false, nil
+		return id, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", false, &core.Error{Code: core.CodeInvalidKey, Msg: "failed to read owner key", Err: err}
+		return nil, false, &core.Error{Code: core.CodeInvalidKey, Msg: "failed to read owner key", Err: err}
 	}
-	key, recipient, err := core.NewKey()
+	key, _, err := core.NewKey()
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	defer clear(key)
 	if err := osfs.WriteKeyFile(path, key); err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	return recipient, true, nil
+	id, err := core.ParseIdentity(key)
+	return id, true, err
 }
 
 // vaultExists reports whether dir already holds a vault, complete or not.

@@ -49,9 +49,11 @@ type command struct {
 // opts holds every flag any command takes; each command registers the ones
 // it uses.
 type opts struct {
-	repo, key, group, agents, expires, fromFile, to, owner string
-	json, force, noPull, repair, all                       bool
-	insecureKeyPerms                                       bool
+	repo, key, group, agents, expires, fromFile, to, owner, pin string
+	json, force, noPull, repair, all                            bool
+	insecureKeyPerms                                            bool
+	// yes accepts a seal without asking.
+	yes bool
 }
 
 var commands = map[string]*command{}
@@ -177,9 +179,17 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "AGE-SECRET-KEY-... value), then ~/.agent-vault/owner.key.")
 	fmt.Fprintln(w, "\nExit codes:")
 	for _, c := range core.Codes() {
+		if c.Number() > exitCheckFailed {
+			break
+		}
 		fmt.Fprintf(w, "  %d  %s\n", c.Number(), c)
 	}
 	fmt.Fprintf(w, "  %d  check found errors\n", exitCheckFailed)
+	for _, c := range core.Codes() {
+		if c.Number() > exitCheckFailed {
+			fmt.Fprintf(w, "  %d  %s\n", c.Number(), c)
+		}
+	}
 	fmt.Fprintln(w, "\nRun 'agent-vault <command> --help' for a command's details.")
 }
 

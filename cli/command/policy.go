@@ -43,7 +43,14 @@ access, empty groups, orphaned files, manifest entries without files, missing
 public keys or escrows, metadata that disagrees with the manifest, ciphertext
 whose recipients disagree with the policy (verified with the owner key when it
 is available), and operations left half-finished. --repair finishes such an
-operation (needs the owner key). Exits 9 when any error is found.`,
+operation (needs the owner key). Exits 9 when any error is found.
+
+It also reports what the owner's signature does not cover: files changed
+since the signed version (unsigned_change), a vault never signed, escrows that
+do not hold their agent's key (escrow_mismatch, with the owner key), an
+owner.pub that is not the owner key's (owner_key_replaced), and a journal
+committed inside .agent-vault (tracked_journal), which is never applied.
+Accept changes you made yourself with 'agent-vault seal'.`,
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			repoKeyFlags(fs, o)
 			fs.BoolVar(&o.json, "json", false, "print JSON")
@@ -56,7 +63,7 @@ operation (needs the owner key). Exits 9 when any error is found.`,
 func runGrant(c *ctx, args []string) error {
 	agent, group := args[0], args[1]
 	var n int
-	err := c.edit(editSpec{needOwner: true, op: "grant", args: args}, fmt.Sprintf("grant %s %s", agent, group), func(e *core.Editor) error {
+	err := c.edit(editSpec{op: "grant", args: args}, fmt.Sprintf("grant %s %s", agent, group), func(e *core.Editor) error {
 		secrets, err := e.Grant(agent, group)
 		n = len(secrets)
 		return err
@@ -71,7 +78,7 @@ func runGrant(c *ctx, args []string) error {
 func runRevoke(c *ctx, args []string) error {
 	agent, group := args[0], args[1]
 	var rotate []string
-	err := c.edit(editSpec{needOwner: true, op: "revoke", args: args}, fmt.Sprintf("revoke %s %s", agent, group), func(e *core.Editor) error {
+	err := c.edit(editSpec{op: "revoke", args: args}, fmt.Sprintf("revoke %s %s", agent, group), func(e *core.Editor) error {
 		var err error
 		rotate, err = e.Revoke(agent, group)
 		return err
@@ -93,7 +100,7 @@ func runCheck(c *ctx, args []string) error {
 			return keyErr
 		}
 		var repaired string
-		err := c.edit(editSpec{needOwner: true}, "repair", func(e *core.Editor) error {
+		err := c.edit(editSpec{}, "repair", func(e *core.Editor) error {
 			var err error
 			repaired, err = e.Repair()
 			return err
@@ -105,14 +112,19 @@ func runCheck(c *ctx, args []string) error {
 			c.printf("Finished the interrupted %s.\n", repaired)
 		}
 	}
-	v, _, err := c.openRead()
+	v, root, err := c.openRead()
 	if err != nil {
 		return err
 	}
-	if owner != nil && c.o.key == "" && owner.Recipient() != v.OwnerRecipient() {
+	if owner != nil && c.o.key == "" && !v.IsOwner(owner) {
 		owner = nil // an agent key from the environment: verify headers only
 	}
-	findings, err := v.Check(core.CheckOptions{Now: time.Now(), Owner: owner})
+	copts := core.CheckOptions{Now: time.Now(), Owner: owner, JournalTracked: journalTracked(root)}
+	if local := openLocal(root); local != nil {
+		defer local.Close()
+		copts.Local = local
+	}
+	findings, err := v.Check(copts)
 	if err != nil {
 		return err
 	}

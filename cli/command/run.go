@@ -71,7 +71,7 @@ PERL5OPT, RUBYOPT and similar) are refused as targets unless named with
 			fs.Bool("no-masking", false, "do not mask values; the command gets the real terminal (for interactive programs)")
 			fs.StringArray("allow-var", nil, "allow a secret in NAME even though it changes how programs load (such as PATH); repeatable")
 			repoKeyFlags(fs, o)
-			fs.BoolVar(&o.noPull, "no-pull", false, "do not fast-forward from the upstream first")
+			readFlags(fs, o)
 		},
 		run: runRun,
 	})

@@ -48,7 +48,7 @@ else. If the repository has an upstream it is fast-forwarded first; when that
 fails (offline), a warning goes to stderr and the local state is used.`,
 		flags: func(fs *pflag.FlagSet, o *opts) {
 			repoKeyFlags(fs, o)
-			fs.BoolVar(&o.noPull, "no-pull", false, "do not fast-forward from the upstream first")
+			readFlags(fs, o)
 		},
 		run: runGet,
 	})
@@ -63,7 +63,7 @@ first unless --no-pull.`,
 			repoKeyFlags(fs, o)
 			fs.StringVar(&o.group, "group", "", "only this group")
 			fs.BoolVar(&o.all, "all", false, "list every secret, not only those the key can read")
-			fs.BoolVar(&o.noPull, "no-pull", false, "do not fast-forward from the upstream first")
+			readFlags(fs, o)
 			fs.BoolVar(&o.json, "json", false, "print JSON")
 		},
 		run: runList,

@@ -58,11 +58,15 @@ func setup(ctx context.Context, o *options, env func(string) string, stderr io.W
 		return nil, core.Errorf(core.CodeInvalidInput, "%s", err.Error())
 	}
 	cwd, _ := os.Getwd()
+	if o.owner == "" {
+		o.owner = env(core.OwnerKeyEnv)
+	}
 	warn := func(msg string) { fmt.Fprintf(stderr, "%s: warning: %s\n", progName, core.SafeLines(msg)) }
 	rd, err := reader.Open(ctx, oshost.Host{InsecureKeyPerms: o.insecureKeyPerms}, reader.Options{
 		Repo: o.repo, Cwd: cwd, Home: env("HOME"),
 		Key:      core.KeySpec{Path: o.key, Env: env(core.KeyEnv)},
 		AutoPull: !o.noPull,
+		Owner:    o.owner,
 	})
 	if err != nil {
 		return nil, err

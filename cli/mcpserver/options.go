@@ -12,6 +12,7 @@ import (
 type options struct {
 	repo     string
 	key      string
+	owner    string
 	allow    []string
 	auditLog string
 	noPull   bool
@@ -32,6 +33,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.StringVar(&o.repo, "repo", "", "secrets repository: a local path or a Git URL (cloned into ~/.agent-vault/cache) (required)")
+	fs.StringVar(&o.owner, "owner", "", "the owner's verification key (avowner1...) to verify the vault with (default: $AGENT_VAULT_OWNER, else the .owner file beside the key file, else trust on first use)")
 	fs.StringVar(&o.key, "key", "", "agent key file (default: $AGENT_VAULT_KEY, else ~/.agent-vault/owner.key)")
 	fs.StringArrayVar(&o.allow, "allow", nil, "serve only secret paths matching this glob; repeatable; '*' does not cross '/' (default: all)")
 	fs.StringVar(&o.auditLog, "audit-log", "", "append one JSON line per tool call to this file (never values)")

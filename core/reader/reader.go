@@ -44,6 +44,14 @@ type Options struct {
 	// every read. Open itself does not pull, so a process that opens and
 	// reads once talks to the remote once.
 	PullInterval time.Duration
+	// Owner is the owner's verification key (avowner1...), given
+	// explicitly or from AGENT_VAULT_OWNER. Without it the reader uses the
+	// pin file beside the key file, the owner key itself, or trusts the
+	// key the vault names on first use (docs/architecture.md §10).
+	Owner string
+	// Seen is a signed state the caller already knows of; anything older
+	// is refused, as is what the reader remembers under Home.
+	Seen *Seen
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -64,8 +72,14 @@ type Reader struct {
 	git, upstream bool
 	head          string
 	id            *core.Identity
-	session       *core.Session
-	vault         *core.Vault
+	// keyPath is the key file in use, where the pin file sits beside.
+	keyPath string
+	session *core.Session
+	vault   *core.Vault
+	// trusted is the verified signed state of vault.
+	trusted *core.Trust
+
+	warnedUnsigned, warnedFirstUse bool
 
 	lastPull    time.Time
 	pulled      bool
@@ -192,6 +206,7 @@ func (r *Reader) loadIdentity() (*core.Identity, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(r.opts.Cwd, p)
 		}
+		r.keyPath = p
 		return r.host.ReadFile(p, keyFileLimit)
 	})
 }
@@ -203,17 +218,20 @@ func noKeyConfigured(err error) bool { return core.CodeOf(err) == core.CodeVault
 // keyFileLimit bounds a key file; a real one is under 100 bytes.
 const keyFileLimit = 64 << 10
 
-// reopen reads the vault afresh and starts a new session on it with the
-// same identity.
+// reopen reads the vault afresh, verifies its owner signature, and starts
+// a new session on it with the same identity.
 func (r *Reader) reopen() error {
 	v, err := core.Open(r.host.FS(r.dir))
 	if err != nil {
 		return err
 	}
-	r.vault = v
-	r.session = nil
+	t, err := r.trust(v)
+	if err != nil {
+		return err
+	}
+	r.vault, r.trusted, r.session = v, t, nil
 	if r.id != nil {
-		r.session = v.WithIdentity(r.id)
+		r.session = v.WithIdentity(r.id).WithTrust(t)
 	}
 	return nil
 }
@@ -278,7 +296,7 @@ func (r *Reader) List(ctx context.Context, o ListOptions) ([]*core.Metadata, err
 	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
-	metas, err := r.vault.List(o.Group)
+	metas, err := r.trusted.List(o.Group)
 	if err != nil {
 		return nil, core.RedactError(err)
 	}
@@ -313,7 +331,7 @@ func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
 	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
-	agents, err := r.vault.Agents()
+	agents, err := r.trusted.Agents()
 	if err != nil {
 		return nil, core.RedactError(err)
 	}

@@ -195,7 +195,9 @@ func (r Repo) present(ctx context.Context, paths []string) (add, commit []string
 	inIndex := list("ls-files", "-z")
 	inHead := list("ls-tree", "-r", "-z", "--name-only", "HEAD")
 	add = append(add, inIndex...)
-	commit = append(commit, inIndex...)
+	// Only HEAD's paths are deletions to commit: one an interrupted run
+	// staged as new and that is gone again is dropped from the index by
+	// the add, and would match nothing in the commit.
 	commit = append(commit, inHead...)
 	return add, commit
 }
@@ -223,4 +225,21 @@ func (r Repo) hasIdentity(ctx context.Context) bool {
 	name, err1 := r.Run(ctx, nil, "config", "user.name")
 	email, err2 := r.Run(ctx, nil, "config", "user.email")
 	return err1 == nil && err2 == nil && len(bytes.TrimSpace(name)) > 0 && len(bytes.TrimSpace(email)) > 0
+}
+
+// GitPath returns the absolute path of name inside the repository's git
+// directory (per work tree), where local state that is never committed can
+// live.
+func (r Repo) GitPath(ctx context.Context, name string) (string, error) {
+	out, err := r.Run(ctx, nil, "rev-parse", "--path-format=absolute", "--git-path", name)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Tracked reports whether git tracks path (relative to the work tree).
+func (r Repo) Tracked(ctx context.Context, path string) bool {
+	_, err := r.Run(ctx, nil, "ls-files", "--error-unmatch", "--", path)
+	return err == nil
 }

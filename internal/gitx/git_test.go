@@ -102,3 +102,25 @@ func TestCommitNothingChanged(t *testing.T) {
 		t.Errorf("a commit was made: %s", got)
 	}
 }
+
+// A file an interrupted run staged as new and a later run removed again
+// (never in HEAD) is among the paths of the later commit: it leaves the
+// index and the commit succeeds without it.
+func TestCommitStagedThenRemovedFile(t *testing.T) {
+	r := newRepo(t)
+	write(t, filepath.Join(r.Dir, "v/tmp-bucket"), "written by a crashed run")
+	git(t, r.Dir, "add", "v/tmp-bucket")
+	if err := os.Remove(filepath.Join(r.Dir, "v/tmp-bucket")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(r.Dir, "v/keep"), "2")
+	if err := r.Commit(context.Background(), "agent-vault: repair", []string{"v/keep", "v/tmp-bucket"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, files := lastCommit(t, r); !slices.Equal(files, []string{"v/keep"}) {
+		t.Errorf("commit has %v", files)
+	}
+	if status := git(t, r.Dir, "status", "--porcelain"); status != "" {
+		t.Errorf("status afterwards:\n%s", status)
+	}
+}

@@ -28,7 +28,8 @@ func NewLarge(dir string, secrets int) (*Vault, string, error) {
 // fresh open as a new process would do them: list, check with the owner
 // key (one owner unwrap per secret), a get by the last agent with its key
 // file from home, as the CLI reads it (and one more on a session kept
-// open, as a binding keeps it), and a set of one new secret that no agent
+// open, as a binding keeps it), the get verifying the owner's signature,
+// and a set of one new secret that no agent
 // shares (the fixed cost of a change: policy encoding, journal, manifest).
 func LargeCases(v *Vault, home string) ([]Case, error) {
 	sets := 0
@@ -41,6 +42,10 @@ func LargeCases(v *Vault, home string) ([]Case, error) {
 		return nil, err
 	}
 	open := func() (*core.Vault, error) { return core.Open(os.DirFS(v.Repo)) }
+	pin, err := core.OwnerVerificationKey(owner)
+	if err != nil {
+		return nil, err
+	}
 	var session *core.Session
 	return []Case{
 		{Name: "open", Run: func() error { _, err := open(); return err }},
@@ -62,6 +67,19 @@ func LargeCases(v *Vault, home string) ([]Case, error) {
 			vault, err := open()
 			if err == nil {
 				_, err = vault.WithIdentity(last).Get(v.Secrets[len(v.Secrets)-1])
+			}
+			return err
+		}},
+		// The same get verifying the owner's signature on the secret it
+		// reads: one signature check, one index file, two digests.
+		{Name: "get, verified", Run: func() error {
+			vault, err := open()
+			if err != nil {
+				return err
+			}
+			trust, err := vault.LoadTrust(pin)
+			if err == nil {
+				_, err = vault.WithIdentity(last).WithTrust(trust).Get(v.Secrets[len(v.Secrets)-1])
 			}
 			return err
 		}},

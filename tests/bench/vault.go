@@ -65,7 +65,7 @@ func Make(dir string, spec Spec) (*Vault, error) {
 	if err := os.MkdirAll(vdir, 0o755); err != nil {
 		return nil, err
 	}
-	ownerKey, ownerPub, err := core.NewKey()
+	ownerKey, _, err := core.NewKey()
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func Make(dir string, spec Spec) (*Vault, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if err := core.Init(d, "bench-owner", ownerPub); err != nil {
+	if err := core.InitSigned(d, "bench-owner", owner); err != nil {
 		return nil, err
 	}
 	e, err := core.Edit(d, core.EditOptions{Owner: owner})
@@ -113,6 +113,10 @@ func Make(dir string, spec Spec) (*Vault, error) {
 	}
 	if spec.Replicate {
 		if err := replicate(vdir, groups); err != nil {
+			return nil, err
+		}
+		// The copies were written behind core's back: the owner signs them.
+		if err := seal(d, owner); err != nil {
 			return nil, err
 		}
 	}
@@ -211,13 +215,26 @@ func replicate(vdir string, groups []groupSpec) error {
 	return os.WriteFile(mpath, out, 0o644)
 }
 
+// seal signs the vault's current state as the owner.
+func seal(d *osfs.Dir, owner *core.Identity) error {
+	e, err := core.Edit(d, core.EditOptions{Owner: owner})
+	if err != nil {
+		return err
+	}
+	r, err := e.ReviewSeal()
+	if err != nil {
+		return err
+	}
+	return e.Seal(r)
+}
+
 // commitAll turns dir into a Git repository holding the vault in one
 // commit, under a throwaway identity.
 func commitAll(dir string) error {
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
 		{"add", "-A", "--force", core.DirName},
-		{"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "bench vault"},
+		{"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "gc.auto=0", "commit", "-q", "-m", "bench vault"},
 	} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir

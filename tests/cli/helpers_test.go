@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -33,4 +34,14 @@ func lastCommit(e *clitest.Env) (subject string, files []string) {
 		}
 	}
 	return lines[0], files
+}
+
+// mode is the permission bits of path.
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
 }

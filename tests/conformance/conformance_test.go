@@ -21,7 +21,7 @@ import (
 // as the CLI and the MCP server read.
 func runNative(t *vectors.Table, c vectors.Case) vectors.Outcome {
 	ctx := context.Background()
-	opts := reader.Options{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil}
+	opts := reader.Options{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil, Owner: c.Pin, Seen: c.Seen}
 	if spec := t.KeySpec(c); spec != nil {
 		opts.Key = *spec
 	}
@@ -57,7 +57,7 @@ func runNative(t *vectors.Table, c vectors.Case) vectors.Outcome {
 
 // runWasm executes one case inside the module.
 func runWasm(ctx context.Context, rt *wasmhost.Runtime, t *vectors.Table, c vectors.Case) vectors.Outcome {
-	req := abi.Request{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil}
+	req := abi.Request{Repo: t.CaseVaultDir(c), MetadataOnly: t.KeySpec(c) == nil, Owner: c.Pin, Seen: c.Seen}
 	if spec := t.KeySpec(c); spec != nil {
 		req.Key = *spec
 	}
@@ -106,9 +106,19 @@ func runTable(t *testing.T, load func() (*vectors.Table, error)) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
+	verifying := 0
 	for _, c := range table.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			native := runNative(table, c)
+			if c.Verifies() {
+				// The module gains the owner-signature API with the shared
+				// reader; until then these cases run natively only.
+				verifying++
+				if err := c.Check(native); err != nil {
+					t.Errorf("native: %v", err)
+				}
+				return
+			}
 			wasm := runWasm(ctx, rt, table, c)
 			if err := c.Check(native); err != nil {
 				t.Errorf("native: %v", err)
@@ -120,5 +130,8 @@ func runTable(t *testing.T, load func() (*vectors.Table, error)) {
 				t.Errorf("native and wasm disagree: %v vs %v", native.Err, wasm.Err)
 			}
 		})
+	}
+	if verifying > 0 {
+		t.Logf("%d cases that verify the owner's signature ran natively only", verifying)
 	}
 }

@@ -154,7 +154,11 @@ func TestCrashSafety(t *testing.T) {
 	}
 }
 
-func journalPath(e *clitest.Env) string { return filepath.Join(e.Repo, core.DirName, ".pending.yaml") }
+// journalPath is the journal in the clone's git directory, outside the
+// working tree.
+func journalPath(e *clitest.Env) string {
+	return filepath.Join(e.Repo, ".git", "agent-vault", "pending.yaml")
+}
 
 func exists(p string) bool {
 	_, err := os.Lstat(p)

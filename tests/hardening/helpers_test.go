@@ -32,6 +32,7 @@ import (
 var exitCodes = map[core.Code]int{
 	core.CodeInternal: 1, core.CodeInvalidInput: 2, core.CodeVaultNotFound: 3, core.CodeSecretNotFound: 4,
 	core.CodeNotAuthorized: 5, core.CodeInvalidKey: 6, core.CodeCorruptVault: 7, core.CodeConflict: 8,
+	core.CodeUntrusted: 10,
 }
 
 // exitCheckFailed is the exit code of check when it finds errors.

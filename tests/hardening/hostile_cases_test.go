@@ -126,10 +126,14 @@ func hostileCases() []hostileCase {
 		}
 	}
 	headerEnd := func(ct []byte) int { return bytes.Index(ct, []byte("\n--- ")) + 1 }
+	// journal commits a hostile journal where agent-vault once kept it, as
+	// someone who can push would: it must never be applied.
 	journal := func(body string) func(t *testing.T, h *hostileEnv) {
 		return func(t *testing.T, h *hostileEnv) {
 			write(t, filepath.Join(h.outside, "victim"), []byte("must survive"))
 			write(t, filepath.Join(h.vault, ".pending.yaml"), []byte("op: grant\nargs: [bot, app]\nstarted: 2026-01-01T00:00:00Z\nmanifest: |\n  version: 1\n"+body))
+			h.e.Git(h.e.Repo, "add", "--force", core.DirName+"/.pending.yaml")
+			h.e.Git(h.e.Repo, "commit", "--quiet", "-m", "planted journal")
 		}
 	}
 	corruptOpen := openAll(core.CodeCorruptVault)
@@ -178,25 +182,29 @@ func hostileCases() []hostileCase {
 			{args: setNew, code: core.CodeVaultNotFound}}},
 		{"lock file symlink out of the vault", func(t *testing.T, h *hostileEnv) {
 			link(t, filepath.Join(h.outside, "created-by-lock"), filepath.Join(h.vault, ".lock"))
-		}, []probe{{args: setNew, code: core.CodeConflict}, {args: getApp}}},
+		}, []probe{{args: setNew}, {args: getApp}}}, // the lock lives in .git/agent-vault
 		{"journal symlink", func(t *testing.T, h *hostileEnv) {
 			write(t, filepath.Join(h.outside, "journal.yaml"), []byte("op: grant\nargs: [bot, app]\n"))
 			link(t, filepath.Join(h.outside, "journal.yaml"), filepath.Join(h.vault, ".pending.yaml"))
-		}, []probe{{args: checkAll, finding: "pending_operation"}, {args: setNew, code: core.CodeCorruptVault},
-			{args: []string{"check", "--repair"}, code: core.CodeCorruptVault}}},
+			// A journal in the working tree is never read at all.
+		}, []probe{{args: setNew}, {args: []string{"check", "--repair"}}}},
 		{"journal writing outside the vault", journal("files:\n  ../../outside/pwned: " + base64.StdEncoding.EncodeToString([]byte("pwned")) + "\n"),
-			[]probe{{args: checkAll, finding: "pending_operation"}, {args: []string{"check", "--repair"}, code: core.CodeCorruptVault},
-				{args: setNew, code: core.CodeCorruptVault}}},
+			// Whether Git tracks the journal is the CLI's to find out.
+			[]probe{{args: checkAll, finding: "tracked_journal", cliOnly: true}, {args: []string{"check", "--repair"}, finding: "tracked_journal"},
+				{args: setNew}}},
 		{"journal removing outside the vault", journal("remove: [../../outside/victim, /etc/hostname]\n"),
-			[]probe{{args: []string{"check", "--repair"}, code: core.CodeCorruptVault}}},
+			[]probe{{args: []string{"check", "--repair"}, finding: "tracked_journal"}, {args: setNew}}},
 		{"journal re-encrypting a traversal path", journal("secrets: [\"../../../etc/passwd\"]\n"),
-			[]probe{{args: []string{"check", "--repair"}, code: core.CodeCorruptVault}}},
+			[]probe{{args: []string{"check", "--repair"}, finding: "tracked_journal"}}},
 		{"manifest billion laughs", func(t *testing.T, h *hostileEnv) {
 			write(t, manifest(h), append([]byte("version: 1\n"), laughs("groups")...))
 		}, policyDamage(core.CodeCorruptVault)},
 		{"metadata billion laughs", func(t *testing.T, h *hostileEnv) {
 			write(t, meta(h, "app/s0000"), laughs("authorized_agents"))
-		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: getApp}, {args: checkAll, finding: "bad_metadata"}}},
+			// The CLI's get verifies the owner's signature over the
+			// metadata too; the module does not verify yet.
+		}, []probe{{args: listAll, code: core.CodeCorruptVault}, {args: getApp, code: core.CodeCorruptVault, cliOnly: true},
+			{args: checkAll, finding: "bad_metadata"}}},
 		{"manifest of 20 MB", func(t *testing.T, h *hostileEnv) {
 			write(t, manifest(h), append([]byte("version: 1\nowners: []\n# "), bytes.Repeat([]byte("x"), 20<<20)...))
 		}, policyDamage(core.CodeCorruptVault)},
@@ -229,7 +237,8 @@ func hostileCases() []hostileCase {
 				t.Fatal(err)
 			}
 			write(t, filepath.Join(h.vault, "agents/bot/private.key.escrow"), data)
-		}, []probe{{args: []string{"restore-agent", "bot", "--to", "@outside/restored.key"}, code: core.CodeCorruptVault}}},
+			// A well-formed file the owner did not sign: refused as untrusted.
+		}, []probe{{args: []string{"restore-agent", "bot", "--to", "@outside/restored.key"}, code: core.CodeUntrusted}}},
 		{"manifest naming missing files", func(t *testing.T, h *hostileEnv) {
 			editFile(t, manifest(h), func(s string) string {
 				return strings.Replace(s, "app/s0000", "app/s0000, app/ghost", 1)

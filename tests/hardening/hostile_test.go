@@ -40,7 +40,7 @@ func newHostileBase(t *testing.T) *hostileBase {
 	defer root.Close()
 	w := fastFS{root: root, FS: root.FS()}
 	owner := ownerIdentity(t, f.e)
-	if err := core.Init(w, "decoy-owner", owner.Recipient()); err != nil {
+	if err := core.InitSigned(w, "decoy-owner", owner); err != nil {
 		t.Fatal(err)
 	}
 	ed, err := core.Edit(w, core.EditOptions{Owner: owner})
@@ -89,7 +89,10 @@ func (h *hostileEnv) decoyAgent(t *testing.T) string {
 // outsideSnapshot covers everything except the damaged vault itself (and
 // Git's own bookkeeping): HOME, the decoy, the rest of the work tree.
 func (h *hostileEnv) outsideSnapshot(t *testing.T) map[string]string {
-	return snapshot(t, filepath.Dir(h.e.Repo), filepath.Join("repo", core.DirName), filepath.Join("repo", ".git"))
+	// The highest signed version seen is agent-vault's own record, kept in
+	// the key directory on purpose.
+	return snapshot(t, filepath.Dir(h.e.Repo), filepath.Join("repo", core.DirName), filepath.Join("repo", ".git"),
+		filepath.Join("home", core.DirName, "seen"))
 }
 
 func (h *hostileEnv) expand(args []string) []string {

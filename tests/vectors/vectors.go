@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/core/reader"
 )
 
 // Table is the parsed cases.json.
@@ -39,7 +40,16 @@ type Case struct {
 	// Symlink marks a case that relies on a symlink in the vault, which a
 	// browser's folder picker cannot reproduce.
 	Symlink bool `json:"symlink"`
-	Expect  struct {
+	// Pin, when set, is the owner's verification key the reader is given
+	// (its "owner" option). Every reader verifies the vault's signature:
+	// without a pin against the key the vault names (trust on first use;
+	// Verify marks the cases that are about that). Seen is the highest
+	// signed version the reader already knows of (its "seen" option); an
+	// older one must be refused.
+	Pin    string       `json:"pin"`
+	Verify bool         `json:"verify"`
+	Seen   *reader.Seen `json:"seen"`
+	Expect struct {
 		ValueB64 *string  `json:"value_b64"`
 		Names    []string `json:"names"`
 		Findings []string `json:"findings"`
@@ -108,6 +118,9 @@ func (t *Table) KeySpec(c Case) *core.KeySpec {
 	}
 	return &core.KeySpec{Path: filepath.Join(t.Dir, "keys", c.Key+".key")}
 }
+
+// Verifies reports whether a case reads through the owner's signature.
+func (c Case) Verifies() bool { return c.Pin != "" || c.Verify || c.Seen != nil }
 
 // Check compares an outcome with the case's expectation.
 func (c Case) Check(o Outcome) error {

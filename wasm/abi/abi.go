@@ -37,6 +37,8 @@ type Request struct {
 	MetadataOnly bool         `json:"metadata_only,omitempty"`
 	AutoPull     bool         `json:"auto_pull,omitempty"`
 	PullInterval float64      `json:"pull_interval,omitempty"`
+	Owner        string       `json:"owner,omitempty"`
+	Seen         *reader.Seen `json:"seen,omitempty"`
 	// get, list
 	Secret string `json:"secret,omitempty"`
 	Group  string `json:"group,omitempty"`
@@ -188,6 +190,7 @@ func (d *Dispatcher) open(ctx context.Context, r *Request) (any, error) {
 		Repo: r.Repo, Cwd: r.Cwd, Home: r.Home, Key: r.Key,
 		MetadataOnly: r.MetadataOnly, AutoPull: r.AutoPull,
 		PullInterval: time.Duration(r.PullInterval * float64(time.Second)),
+		Owner:        r.Owner, Seen: r.Seen,
 	}
 	rd, err := reader.Open(ctx, d.host, opts)
 	if err != nil {

@@ -20,7 +20,7 @@ type hostileCase struct {
 }
 
 // writeHostile makes tests/vectors/hostile/<name>/ vaults and hostile.json.
-func writeHostile(fixture []secret) {
+func writeHostile(fixture []secret, tf trustFixture) {
 	root := filepath.Join(out, "hostile")
 	must(os.RemoveAll(root))
 	secrets := func(v string, p ...string) string { return filepath.Join(append([]string{v, "secrets"}, p...)...) }
@@ -62,7 +62,9 @@ func writeHostile(fixture []secret) {
 				}
 				b.WriteString("]\n")
 			}
-			b.WriteString("version: 1\n")
+			// The bomb feeds a field the manifest decodes: aliases under
+			// unknown keys are never expanded, so they would prove nothing.
+			b.WriteString("version: 1\ngroups: [*a11]\n")
 			write(filepath.Join(v, "manifest.yaml"), b.String())
 		}, cases: []Case{list("corrupt_vault")}},
 		{name: "deeply-nested-metadata", mutate: func(v string) {
@@ -109,6 +111,7 @@ func writeHostile(fixture []secret) {
 			write(p, strings.Replace(string(data), "- name: reader", "- name: ../../reader", 1))
 		}, cases: []Case{list("corrupt_vault")}},
 	}
+	hostile = append(hostile, untrustedCases(tf, func(p string) *string { return valueOf(fixture, p) })...)
 	var all []map[string]any
 	for _, h := range hostile {
 		dir := filepath.Join(root, h.name)

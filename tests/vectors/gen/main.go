@@ -5,7 +5,9 @@
 //	go run ./tests/vectors/gen
 //
 // The output is committed; regenerate only when the format or the table
-// changes, since every ciphertext changes with it.
+// changes, since every ciphertext changes with it. The throwaway keys in
+// keys/ are kept when present, so a regeneration keeps every key, pin and
+// public key, and only the ciphertexts and signatures change.
 package main
 
 import (
@@ -40,38 +42,43 @@ type secret struct {
 
 func main() {
 	log.SetFlags(0)
-	for _, d := range []string{"vault", "keys"} {
-		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
-			log.Fatal(err)
-		}
+	if err := os.RemoveAll(filepath.Join(out, "vault")); err != nil {
+		log.Fatal(err)
 	}
 	vaultDir := filepath.Join(out, "vault", core.DirName)
 	must(os.MkdirAll(vaultDir, 0o755))
 	must(os.MkdirAll(filepath.Join(out, "keys"), 0o755))
 
-	keys := map[string][]byte{}
+	// newKey returns the fixture key of that name, made on first use.
 	newKey := func(name string) []byte {
-		k, _, err := core.NewKey()
-		must(err)
-		k = append([]byte(keyHeader), k...)
-		keys[name] = k
-		must(os.WriteFile(filepath.Join(out, "keys", name+".key"), k, 0o600))
-		return k
+		file := filepath.Join(out, "keys", name+".key")
+		k, err := os.ReadFile(file)
+		if err != nil {
+			k, _, err = core.NewKey()
+			must(err)
+			k = append([]byte(keyHeader), k...)
+			must(os.WriteFile(file, k, 0o600))
+		}
+		// The agent's own key file holds the key line only (the original
+		// tool's format); the header marks the committed copy.
+		return bytes.TrimPrefix(k, []byte(keyHeader))
 	}
 	ownerKey := newKey("owner")
 	owner, err := core.ParseIdentity(ownerKey)
 	must(err)
 	d, err := osfs.Open(vaultDir)
 	must(err)
-	must(core.Init(d, "fixture-owner", owner.Recipient()))
+	must(core.InitSigned(d, "fixture-owner", owner))
 	ref, _ := time.Parse(time.RFC3339, now)
 	clock := ref.Add(-90 * 24 * time.Hour)
 	e, err := core.Edit(d, core.EditOptions{Owner: owner, Now: func() time.Time { return clock }})
 	must(err)
 
-	for _, a := range []string{"billing", "deploy", "reader", "revoked", "removed", "lost"} {
+	for _, a := range []string{"billing", "deploy", "reader", "revoked", "removed"} {
 		must(e.AddAgent(a, newKey(a)))
 	}
+	// lost's first key is the one recover-agent replaces.
+	must(e.AddAgent("lost", newKey("lost-old")))
 	binary := make([]byte, 0, 259)
 	for i := range 256 {
 		binary = append(binary, byte(i))
@@ -111,19 +118,25 @@ func main() {
 	grant("revoked", "stripe", "postgres")
 	grant("removed", "stripe")
 	grant("lost", "certs")
+	// The state before the revocation, signed: committing it again is a
+	// rollback that only a reader who has seen a newer version refuses.
+	preRevoke := filepath.Join(os.TempDir(), "agent-vault-vectors-pre-revoke")
+	must(os.RemoveAll(preRevoke))
+	must(os.CopyFS(preRevoke, os.DirFS(filepath.Join(out, "vault"))))
+	defer os.RemoveAll(preRevoke)
 	_, err = e.Revoke("revoked", "stripe")
 	must(err)
 	_, err = e.RemoveAgent("removed")
 	must(err)
-	keys["lost-old"] = keys["lost"]
-	must(os.Rename(filepath.Join(out, "keys", "lost.key"), filepath.Join(out, "keys", "lost-old.key")))
-	delete(keys, "lost")
 	_, err = e.RecoverAgent("lost", newKey("lost"))
 	must(err)
 	must(os.WriteFile(filepath.Join(out, "keys", "not-a-key.key"), []byte("# a file that holds no key\nhello\n"), 0o600))
 
 	writeCases(secrets)
-	writeHostile(secrets)
+	pin, err := core.OwnerVerificationKey(owner)
+	must(err)
+	vaultID, version := e.SignedState()
+	writeHostile(secrets, trustFixture{pin: pin, vaultID: vaultID, version: version, preRevoke: preRevoke})
 	log.Printf("wrote %s/vault, %s/keys, %s/hostile, cases.json and hostile.json", out, out, out)
 }
 
@@ -135,7 +148,21 @@ type Case struct {
 	Secret string `json:"secret,omitempty"`
 	Group  string `json:"group,omitempty"`
 	All    bool   `json:"all,omitempty"`
+	// Pin, when set, is the owner verification key the case reads with:
+	// the runner verifies the vault's signature against it. Verify without
+	// a pin verifies against the key the vault names (trust on first use).
+	// A case with neither reads without verifying.
+	Pin    string `json:"pin,omitempty"`
+	Verify bool   `json:"verify,omitempty"`
+	// Seen, when set, is the highest signed version the reader has seen.
+	Seen   *Seen  `json:"seen,omitempty"`
 	Expect Expect `json:"expect"`
+}
+
+// Seen is a reader's memory of a vault: an older signed version is refused.
+type Seen struct {
+	VaultID string `json:"vault_id"`
+	Version uint64 `json:"version"`
 }
 
 // Expect is a case's outcome: exactly one field is set.

@@ -1,0 +1,319 @@
+package core
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The signed records. A small top record (signed/state), signed by the
+// owner, names the vault, its version, the owner, and the SHA-256 of
+// config.yaml, owner.pub, manifest.yaml, every agent's public key and
+// escrow, and of each non-empty bucket file. A bucket file
+// (signed/buckets/<xx>) lists the digests of the .enc and .meta of the
+// secrets whose path hashes to it. A get reads the top record, one bucket
+// and its own two files: its cost does not grow with the vault.
+//
+// Both are line-oriented text with one canonical encoding: a parser
+// re-encodes what it read and refuses anything that differs, so there is
+// exactly one byte string per state and no ambiguity to exploit. The
+// original agent-vault ignores the signed/ directory.
+const (
+	signedDir  = "signed"
+	stateFile  = signedDir + "/state"
+	bucketsDir = signedDir + "/buckets"
+
+	stateHeader  = "agent-vault-state v1"
+	bucketHeader = "agent-vault-bucket v1"
+
+	// maxStateSize bounds the top record: 256 buckets and the agents an
+	// age file can carry fit with room to spare.
+	maxStateSize = 1 << 20
+	// maxBucketSize bounds one bucket, about 40,000 secrets' entries.
+	maxBucketSize = 8 << 20
+)
+
+// digest is a SHA-256.
+type digest [sha256.Size]byte
+
+func digestOf(data []byte) digest { return sha256.Sum256(data) }
+
+func (d digest) String() string { return hex.EncodeToString(d[:]) }
+
+func parseDigest(s string) (digest, bool) {
+	var d digest
+	if len(s) != 2*len(d) || strings.ToLower(s) != s {
+		return d, false
+	}
+	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
+		return d, false
+	}
+	return d, true
+}
+
+// bucketOf is the bucket a secret's entry lives in: the first byte of the
+// SHA-256 of its path.
+func bucketOf(secret string) byte { return sha256.Sum256([]byte(secret))[0] }
+
+// bucketFile names a bucket by its id and content: a new version of a
+// bucket never overwrites the one the current record names, so a crash
+// while signing leaves the signed state whole, and a reader between two
+// writes never sees a record and buckets that disagree.
+func bucketFile(id byte, d digest) string {
+	return path.Join(bucketsDir, fmt.Sprintf("%02x-%s", id, d.String()[:32]))
+}
+
+// agentDigests are the digests of an agent's files. An escrow the vault
+// does not have is recorded as absent.
+type agentDigests struct {
+	pub       digest
+	escrow    digest
+	hasEscrow bool
+}
+
+// bucketRef is a bucket's digest and how many secrets it lists.
+type bucketRef struct {
+	digest digest
+	count  int
+}
+
+// state is the content of the top record.
+type state struct {
+	vaultID  string // 32 lowercase hex digits
+	version  uint64
+	signer   ed25519.PublicKey
+	owner    string // owner.pub's recipient
+	config   digest
+	ownerPub digest
+	manifest digest
+	agents   map[string]agentDigests
+	buckets  map[byte]bucketRef
+}
+
+// entry is a secret's line in a bucket.
+type entry struct {
+	enc, meta digest
+}
+
+// bucket is one bucket file's entries by secret path.
+type bucket map[string]entry
+
+// marshalBody encodes everything the signature covers.
+func (s *state) marshalBody() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\nvault %s\nversion %d\nsigner %s\nowner %s\n", stateHeader, s.vaultID, s.version, formatOwnerKey(s.signer), s.owner)
+	fmt.Fprintf(&b, "file %s %s\nfile %s %s\nfile %s %s\n", configFile, s.config, ownerPubFile, s.ownerPub, manifestFile, s.manifest)
+	names := make([]string, 0, len(s.agents))
+	for n := range s.agents {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		a := s.agents[n]
+		esc := "-"
+		if a.hasEscrow {
+			esc = a.escrow.String()
+		}
+		fmt.Fprintf(&b, "agent %s %s %s\n", n, a.pub, esc)
+	}
+	for i := range 256 {
+		if r, ok := s.buckets[byte(i)]; ok {
+			fmt.Fprintf(&b, "bucket %02x %s %d\n", i, r.digest, r.count)
+		}
+	}
+	return b.Bytes()
+}
+
+// sign encodes the state and appends the signature line.
+func (s *state) sign(k *signer) []byte {
+	body := s.marshalBody()
+	sig := ed25519.Sign(k.priv, body)
+	return append(body, "sig "+base64.StdEncoding.EncodeToString(sig)+"\n"...)
+}
+
+// parseState decodes and verifies a top record: its form, and that its
+// signature is by the key it names. Whether that key is the right one is
+// the caller's question.
+func parseState(data []byte) (*state, error) {
+	bad := func(format string, args ...any) error {
+		return errorf(CodeUntrusted, "invalid %s/%s: %s", DirName, stateFile, fmt.Sprintf(format, args...))
+	}
+	i := bytes.LastIndex(data, []byte("\nsig "))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, bad("no signature")
+	}
+	body, sigLine := data[:i+1], string(data[i+1:len(data)-1])
+	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(sigLine, "sig "))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, bad("malformed signature")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	s := &state{agents: map[string]agentDigests{}, buckets: map[byte]bucketRef{}}
+	field := func(n int, key string) (string, error) {
+		if n >= len(lines) {
+			return "", bad("missing %s", key)
+		}
+		v, ok := strings.CutPrefix(lines[n], key+" ")
+		if !ok {
+			return "", bad("line %d: expected %s", n+1, key)
+		}
+		return v, nil
+	}
+	if len(lines) < 8 || lines[0] != stateHeader {
+		return nil, bad("unknown format")
+	}
+	v, err := field(1, "vault")
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := parseHexID(v); !ok {
+		return nil, bad("malformed vault id")
+	}
+	s.vaultID = v
+	if v, err = field(2, "version"); err != nil {
+		return nil, err
+	}
+	if s.version, err = strconv.ParseUint(v, 10, 64); err != nil {
+		return nil, bad("malformed version")
+	}
+	if v, err = field(3, "signer"); err != nil {
+		return nil, err
+	}
+	if s.signer, err = ParseOwnerKey(v); err != nil {
+		return nil, bad("malformed signer")
+	}
+	if v, err = field(4, "owner"); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRecipient(v); err != nil {
+		return nil, bad("malformed owner")
+	}
+	s.owner = v
+	for j, f := range []struct {
+		name string
+		d    *digest
+	}{{configFile, &s.config}, {ownerPubFile, &s.ownerPub}, {manifestFile, &s.manifest}} {
+		v, err := field(5+j, "file "+f.name)
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if *f.d, ok = parseDigest(v); !ok {
+			return nil, bad("malformed digest of %s", f.name)
+		}
+	}
+	for _, l := range lines[8:] {
+		parts := strings.Split(l, " ")
+		switch {
+		case parts[0] == "agent" && len(parts) == 4:
+			if ValidateName("agent", parts[1]) != nil {
+				return nil, bad("invalid agent name")
+			}
+			var a agentDigests
+			var ok bool
+			if a.pub, ok = parseDigest(parts[2]); !ok {
+				return nil, bad("malformed digest of agent %s", parts[1])
+			}
+			if parts[3] != "-" {
+				if a.escrow, ok = parseDigest(parts[3]); !ok {
+					return nil, bad("malformed digest of agent %s", parts[1])
+				}
+				a.hasEscrow = true
+			}
+			s.agents[parts[1]] = a
+		case parts[0] == "bucket" && len(parts) == 4:
+			id, ok := parseHexID(parts[1])
+			if !ok || len(id) != 1 {
+				return nil, bad("malformed bucket id")
+			}
+			var r bucketRef
+			if r.digest, ok = parseDigest(parts[2]); !ok {
+				return nil, bad("malformed bucket digest")
+			}
+			if r.count, err = strconv.Atoi(parts[3]); err != nil || r.count <= 0 {
+				return nil, bad("malformed bucket count")
+			}
+			s.buckets[id[0]] = r
+		default:
+			return nil, bad("unexpected line %d", len(s.agents)+len(s.buckets)+9)
+		}
+	}
+	// One encoding per state: anything else (order, duplicates, spacing,
+	// leading zeros) is refused.
+	if !bytes.Equal(s.marshalBody(), body) {
+		return nil, bad("not in canonical form")
+	}
+	if !ed25519.Verify(s.signer, body, sig) {
+		return nil, errorf(CodeUntrusted, "the owner signature on %s/%s does not verify", DirName, stateFile)
+	}
+	return s, nil
+}
+
+// parseHexID decodes lowercase hex of 1 or 16 bytes.
+func parseHexID(s string) ([]byte, bool) {
+	if (len(s) != 2 && len(s) != 32) || strings.ToLower(s) != s {
+		return nil, false
+	}
+	b, err := hex.DecodeString(s)
+	return b, err == nil
+}
+
+// marshalBucket encodes bucket id's entries, sorted by path.
+func marshalBucket(id byte, b bucket) []byte {
+	names := make([]string, 0, len(b))
+	for n := range b {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%s %02x\n", bucketHeader, id)
+	for _, n := range names {
+		e := b[n]
+		fmt.Fprintf(&out, "%s %s %s\n", n, e.enc, e.meta)
+	}
+	return out.Bytes()
+}
+
+// parseBucket decodes bucket file id. Its digest has been checked against
+// the signed top record, so damage here means a bug or a hash collision;
+// it is still parsed strictly.
+func parseBucket(id byte, data []byte) (bucket, error) {
+	bad := func(format string, args ...any) error {
+		return errorf(CodeUntrusted, "invalid signed bucket %02x: %s", id, fmt.Sprintf(format, args...))
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, bad("truncated")
+	}
+	lines := strings.Split(string(data[:len(data)-1]), "\n")
+	if lines[0] != fmt.Sprintf("%s %02x", bucketHeader, id) {
+		return nil, bad("unknown format")
+	}
+	b := bucket{}
+	prev := ""
+	for n, l := range lines[1:] {
+		parts := strings.Split(l, " ")
+		if len(parts) != 3 || ValidateSecretPath(parts[0]) != nil || bucketOf(parts[0]) != id {
+			return nil, bad("line %d", n+2)
+		}
+		if parts[0] <= prev {
+			return nil, bad("not in canonical form")
+		}
+		prev = parts[0]
+		var e entry
+		var ok1, ok2 bool
+		e.enc, ok1 = parseDigest(parts[1])
+		e.meta, ok2 = parseDigest(parts[2])
+		if !ok1 || !ok2 {
+			return nil, bad("line %d", n+2)
+		}
+		b[parts[0]] = e
+	}
+	return b, nil
+}
