@@ -65,7 +65,11 @@ func commitSecret(t *testing.T, vectorsDir, repo, secret, value string) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ed, err := core.Edit(d, core.EditOptions{})
+	owner, err := core.LoadIdentity(core.KeySpec{Path: filepath.Join(vectorsDir, "keys", "owner.key")}, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, err := core.Edit(d, core.EditOptions{Owner: owner})
 	if err != nil {
 		t.Fatal(err)
 	}

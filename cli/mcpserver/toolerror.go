@@ -14,6 +14,7 @@ var fallbackHints = map[core.Code]string{
 	core.CodeInvalidKey:     "ask the operator to check the key the MCP server was started with (--key or AGENT_VAULT_KEY)",
 	core.CodeCorruptVault:   "the repository content is damaged; ask the operator to run: agent-vault check",
 	core.CodeConflict:       "retry shortly; if it persists, ask the operator to resolve the repository's Git state",
+	core.CodeUntrusted:      "the repository holds something the vault owner did not sign; do not use it, and ask the operator to run: agent-vault check",
 }
 
 // toolFailure is what a failed tool call shows the model: the stable code

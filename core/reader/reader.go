@@ -75,10 +75,15 @@ type Reader struct {
 	// keyPath is the key file in use, where the pin file sits beside.
 	keyPath string
 	session *core.Session
+	// reading is session reading through trusted.
+	reading *core.Session
 	vault   *core.Vault
 	// trusted is the verified signed state of vault.
 	trusted *core.Trust
 
+	// pinFile is the pin found beside the key file, read once.
+	pinFile                        string
+	pinRead                        bool
 	warnedUnsigned, warnedFirstUse bool
 
 	lastPull    time.Time
@@ -218,20 +223,35 @@ func noKeyConfigured(err error) bool { return core.CodeOf(err) == core.CodeVault
 // keyFileLimit bounds a key file; a real one is under 100 bytes.
 const keyFileLimit = 64 << 10
 
-// reopen reads the vault afresh, verifies its owner signature, and starts
-// a new session on it with the same identity.
+// reopen reads the vault afresh and starts a new session on it with the
+// same identity; its signature is verified on the first read (verified).
 func (r *Reader) reopen() error {
 	v, err := core.Open(r.host.FS(r.dir))
 	if err != nil {
 		return err
 	}
-	t, err := r.trust(v)
+	r.vault, r.trusted, r.session, r.reading = v, nil, nil, nil
+	if r.id != nil {
+		r.session = v.WithIdentity(r.id)
+	}
+	return nil
+}
+
+// verified makes sure the owner's signature over the open state was
+// checked, once per state, before anything is read from it. It runs on
+// the first read rather than at open, so a reader that pulls first
+// verifies what it pulled, not the older state it started from.
+func (r *Reader) verified() error {
+	if r.trusted != nil {
+		return nil
+	}
+	t, err := r.trust(r.vault)
 	if err != nil {
 		return err
 	}
-	r.vault, r.trusted, r.session = v, t, nil
-	if r.id != nil {
-		r.session = v.WithIdentity(r.id).WithTrust(t)
+	r.trusted = t
+	if r.session != nil {
+		r.reading = r.session.WithTrust(t)
 	}
 	return nil
 }
@@ -272,13 +292,20 @@ func (r *Reader) Get(ctx context.Context, secret string) ([]byte, error) {
 	if err := r.refresh(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
-	value, err := r.session.Get(secret)
+	value, err := r.get(secret)
 	if err != nil && r.stale(ctx) {
 		// A commit landed since the last look (a local agent-vault command
 		// without a pull): read again from the new state.
-		value, err = r.session.Get(secret)
+		value, err = r.get(secret)
 	}
 	return value, core.RedactError(err)
+}
+
+func (r *Reader) get(secret string) ([]byte, error) {
+	if err := r.verified(); err != nil {
+		return nil, err
+	}
+	return r.reading.Get(secret)
 }
 
 // ListOptions narrow a listing.
@@ -294,6 +321,9 @@ type ListOptions struct {
 // to date. Without a key, or with All, it lists every secret.
 func (r *Reader) List(ctx context.Context, o ListOptions) ([]*core.Metadata, error) {
 	if err := r.refreshPolicy(ctx); err != nil {
+		return nil, core.RedactError(err)
+	}
+	if err := r.verified(); err != nil {
 		return nil, core.RedactError(err)
 	}
 	metas, err := r.trusted.List(o.Group)
@@ -329,6 +359,9 @@ type Policy struct {
 // to date.
 func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
 	if err := r.refreshPolicy(ctx); err != nil {
+		return nil, core.RedactError(err)
+	}
+	if err := r.verified(); err != nil {
 		return nil, core.RedactError(err)
 	}
 	agents, err := r.trusted.Agents()

@@ -50,8 +50,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.ownerKey = ownerKey
+	owner, err := core.ParseIdentity(ownerKey)
+	if err != nil || owner.Recipient() != ownerPub {
+		t.Fatal(err)
+	}
 	dir := openDir(t, f.work)
-	if err := core.Init(dir, "owner", ownerPub); err != nil {
+	if err := core.InitSigned(dir, "owner", owner); err != nil {
 		t.Fatal(err)
 	}
 	agentKey, _, err := core.NewKey()
@@ -60,6 +64,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.agentKey = filepath.Join(f.home, "agent.key")
 	if err := os.WriteFile(f.agentKey, agentKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The pin beside the key, as add-agent hands it out.
+	pin, err := core.OwnerVerificationKey(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(core.PinPath(f.agentKey), []byte(pin+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f.edit(t, f.work, func(e *core.Editor) {
@@ -317,8 +329,8 @@ func TestKeyReadOnce(t *testing.T) {
 	if _, err := r.Get(context.Background(), "stripe/x"); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.reads) != 1 || h.reads[0] != f.agentKey {
-		t.Fatalf("key reads: %v", h.reads)
+	if len(h.reads) != 2 || h.reads[0] != f.agentKey || h.reads[1] != core.PinPath(f.agentKey) {
+		t.Fatalf("key and pin reads: %v, want each once", h.reads)
 	}
 }
 
@@ -402,5 +414,65 @@ func TestVaultInsideAnotherRepositoryIsNotPulled(t *testing.T) {
 	}
 	if h.count("pull") != 0 {
 		t.Fatal("pulled the enclosing repository")
+	}
+}
+
+func TestPlantedValueRefusedAndFirstUseWarnsOnce(t *testing.T) {
+	f := newFixture(t)
+	// A pusher rewrites a secret with the stock tools: no owner signature.
+	agentKey, err := os.ReadFile(f.agentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, oshost.Host{}, reader.Options{Repo: f.work, Key: core.KeySpec{Text: string(agentKey)}})
+	if _, err := r.Get(context.Background(), "stripe/api-key"); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Warnings(); len(w) != 1 || !strings.Contains(w[0], "no owner pin") {
+		t.Fatalf("first use without a pin: %v", w)
+	}
+	if _, err := r.List(context.Background(), reader.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Warnings(); len(w) != 0 {
+		t.Fatalf("warned again: %v", w)
+	}
+	enc := filepath.Join(f.work, core.DirName, "secrets", "stripe", "api-key.enc")
+	other := filepath.Join(f.work, core.DirName, "secrets", "other", "token.enc")
+	data, err := os.ReadFile(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(enc, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withPin := open(t, oshost.Host{}, reader.Options{Repo: f.work, Key: core.KeySpec{Path: f.agentKey}})
+	if _, err := withPin.Get(context.Background(), "stripe/api-key"); core.CodeOf(err) != core.CodeUntrusted {
+		t.Fatalf("a swapped ciphertext: %v, want untrusted", err)
+	}
+}
+
+func TestRollbackRefused(t *testing.T) {
+	f := newFixture(t)
+	home := t.TempDir()
+	r := open(t, oshost.Host{}, reader.Options{Repo: f.work, Home: home, Key: core.KeySpec{Path: f.agentKey}})
+	old := git(t, f.work, "rev-parse", "HEAD")
+	f.edit(t, f.work, func(e *core.Editor) {
+		if err := e.Set("stripe/api-key", []byte("newer"), core.SetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if v, err := r.Get(context.Background(), "stripe/x-missing"); core.CodeOf(err) != core.CodeSecretNotFound {
+		t.Fatalf("%q %v", v, err) // a failed get makes the reader look at the new HEAD
+	}
+	if _, err := r.List(context.Background(), reader.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The older signed state comes back: a new reader with the same home
+	// remembers the newer version and refuses it.
+	git(t, f.work, "reset", "--quiet", "--hard", strings.TrimSpace(old))
+	again := open(t, oshost.Host{}, reader.Options{Repo: f.work, Home: home, Key: core.KeySpec{Path: f.agentKey}})
+	if _, err := again.Get(context.Background(), "stripe/api-key"); core.CodeOf(err) != core.CodeUntrusted {
+		t.Fatalf("rollback: %v, want untrusted", err)
 	}
 }

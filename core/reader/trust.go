@@ -29,8 +29,16 @@ const seenDir = "seen"
 // it against what was seen before, and remembers the new version. It is
 // called by reopen, so once per HEAD.
 func (r *Reader) trust(v *core.Vault) (*core.Trust, error) {
-	pin := r.pin(v)
+	pin, derived := r.pin(v)
 	t, err := v.LoadTrust(pin)
+	if err != nil && derived {
+		// The owner's own key names its pin, but an unsigned vault (made
+		// by the original tool) is still the owner's to read, with the
+		// warning below; a vault signed by another key is not.
+		if t0, err0 := v.LoadTrust(""); err0 == nil && !t0.Signed() {
+			t, err, pin = t0, nil, ""
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -57,22 +65,28 @@ func (r *Reader) trust(v *core.Vault) (*core.Trust, error) {
 
 // pin finds the owner's verification key: given explicitly (an option or
 // AGENT_VAULT_OWNER), in the pin file beside the key file in use, or
-// derived from the owner key itself. "" means trust on first use.
-func (r *Reader) pin(v *core.Vault) string {
+// derived from the owner key itself (derived is then true). "" means
+// trust on first use.
+func (r *Reader) pin(v *core.Vault) (pin string, derived bool) {
 	if p := strings.TrimSpace(r.opts.Owner); p != "" {
-		return p
+		return p, false
 	}
-	if r.keyPath != "" {
+	if r.keyPath != "" && !r.pinRead {
+		// Read once, with the key: it does not change under a reader.
+		r.pinRead = true
 		if data, err := r.host.ReadFile(core.PinPath(r.keyPath), keyFileLimit); err == nil {
-			return strings.TrimSpace(string(data))
+			r.pinFile = strings.TrimSpace(string(data))
 		}
+	}
+	if r.pinFile != "" {
+		return r.pinFile, false
 	}
 	if r.id != nil && v.IsOwner(r.id) {
 		if p, err := core.OwnerVerificationKey(r.id); err == nil {
-			return p
+			return p, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // seen is the highest signed state known for this repository: the one the

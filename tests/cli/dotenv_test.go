@@ -97,7 +97,7 @@ func TestImportRefusesBadInput(t *testing.T) {
 	// Bounded input.
 	big := filepath.Join(dir, "big.env")
 	os.WriteFile(big, []byte("BIG="+strings.Repeat("x", 16<<20)+"\n"), 0o600)
-	if r := e.Fail(2, "import", big); !strings.Contains(r.Stderr, "larger than") {
+	if r := e.Fail(2, "import", big); !strings.Contains(r.Stderr, "more than") {
 		t.Errorf("big file: %s", r.Stderr)
 	}
 	if n := commitCount(t, e, e.Repo); n != before {

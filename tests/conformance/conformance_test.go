@@ -106,19 +106,9 @@ func runTable(t *testing.T, load func() (*vectors.Table, error)) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	verifying := 0
 	for _, c := range table.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			native := runNative(table, c)
-			if c.Verifies() {
-				// The module gains the owner-signature API with the shared
-				// reader; until then these cases run natively only.
-				verifying++
-				if err := c.Check(native); err != nil {
-					t.Errorf("native: %v", err)
-				}
-				return
-			}
 			wasm := runWasm(ctx, rt, table, c)
 			if err := c.Check(native); err != nil {
 				t.Errorf("native: %v", err)
@@ -130,8 +120,5 @@ func runTable(t *testing.T, load func() (*vectors.Table, error)) {
 				t.Errorf("native and wasm disagree: %v vs %v", native.Err, wasm.Err)
 			}
 		})
-	}
-	if verifying > 0 {
-		t.Logf("%d cases that verify the owner's signature ran natively only", verifying)
 	}
 }
