@@ -60,10 +60,17 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	if err != nil {
 		return wrap(CodeInternal, err, "failed to encode journal")
 	}
+	u, err := e.snapshot(&p, nv)
+	if err != nil {
+		return err
+	}
 	if err := writeFile(e.w, journalFile, data, 0o644); err != nil {
 		return err
 	}
 	if err := e.apply(&p, m, nv); err != nil {
+		if e.undoable(&p, err) {
+			return e.rollback(u, err)
+		}
 		return err
 	}
 	return e.done()
@@ -101,10 +108,14 @@ func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) error {
 		if m, err = ParseManifest(mdata); err != nil {
 			return wrap(CodeCorruptVault, err, "invalid journal")
 		}
+		// A secret with no ciphertext has nothing to re-encrypt; check
+		// reports it as missing. Insisting on it would leave the
+		// operation unfinishable.
+		secrets = slices.DeleteFunc(secrets, func(s string) bool { return !exists(e.v.fsys, findEncFile(e.v.fsys, s)) })
 		groupOf := m.groupIndex()
 		dropped := false
 		for _, s := range p.Set {
-			if exists(e.v.fsys, encFile(s)) {
+			if exists(e.v.fsys, findEncFile(e.v.fsys, s)) {
 				secrets = append(secrets, s)
 			} else if g := m.Group(groupOf[s]); g != nil {
 				g.Secrets = slices.DeleteFunc(g.Secrets, func(x string) bool { return x == s })

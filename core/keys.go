@@ -133,16 +133,27 @@ func ParseIdentity(data []byte) (*Identity, error) {
 // Recipient returns the public key (age1...) of the identity.
 func (i *Identity) Recipient() string { return i.recipient }
 
-// NewKey generates a fresh X25519 key. It returns the key file content
-// (with the age-keygen comment header) and the public recipient.
+// NewKey generates a fresh X25519 key. It returns the key file content and
+// the public recipient. The file holds the key line alone: the original
+// CLI reads a key file as one trimmed key and cannot parse an age-keygen
+// comment header.
 func NewKey() (keyFile []byte, recipient string, err error) {
 	k, err := age.GenerateX25519Identity()
 	if err != nil {
 		return nil, "", wrap(CodeInternal, err, "failed to generate key")
 	}
-	recipient = k.Recipient().String()
-	keyFile = []byte("# public key: " + recipient + "\n" + k.String() + "\n")
-	return keyFile, recipient, nil
+	return []byte(k.String() + "\n"), k.Recipient().String(), nil
+}
+
+// keyFile returns the identity in the form NewKey writes: its key line and
+// a newline. Escrows hold these same bytes, so a restored key is the file
+// the agent had.
+func (i *Identity) keyFile() ([]byte, error) {
+	s, ok := i.id.(interface{ String() string })
+	if !ok {
+		return nil, errorf(CodeInvalidKey, "unsupported key type")
+	}
+	return []byte(s.String() + "\n"), nil
 }
 
 // ParseRecipient parses an age public key, as found in owner.pub and

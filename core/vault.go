@@ -135,7 +135,7 @@ func (v *Vault) Metadata(secret string) (*Metadata, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
-	data, err := readFile(v.fsys, metaFile(secret), maxYAMLSize)
+	data, err := readFile(v.fsys, findMetaFile(v.fsys, secret), maxYAMLSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
@@ -303,7 +303,7 @@ func (s *Session) Get(secret string) ([]byte, error) {
 	if err := ValidateSecretPath(secret); err != nil {
 		return nil, err
 	}
-	ct, err := readFile(s.v.fsys, encFile(secret), maxSecretSize)
+	ct, err := readFile(s.v.fsys, findEncFile(s.v.fsys, secret), maxSecretSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}

@@ -3,6 +3,7 @@ package command
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -88,9 +89,13 @@ func runCheck(c *ctx, args []string) error {
 			return keyErr
 		}
 		var repaired string
+		var moved []string
 		err := c.edit(editSpec{needOwner: true}, "repair", func(e *core.Editor) error {
 			var err error
-			repaired, err = e.Repair()
+			if repaired, err = e.Repair(); err != nil {
+				return err
+			}
+			moved, err = e.Relocate()
 			return err
 		})
 		if err != nil {
@@ -98,6 +103,9 @@ func runCheck(c *ctx, args []string) error {
 		}
 		if repaired != "" && !c.o.json {
 			c.printf("Finished the interrupted %s.\n", repaired)
+		}
+		if len(moved) > 0 && !c.o.json {
+			c.printf("Moved %d secret(s) to the original agent-vault's layout: %s\n", len(moved), strings.Join(moved, ", "))
 		}
 	}
 	v, _, err := c.openRead()
