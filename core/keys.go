@@ -58,12 +58,12 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 	case s.Text != "":
 		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
 	case s.Path != "":
-		return KeyChoice{Source: SourceExplicit, Path: expandHome(s.Path, s.Home)}, nil
+		return KeyChoice{Source: SourceExplicit, Path: ExpandHome(s.Path, s.Home)}, nil
 	case strings.Contains(s.Env, "AGE-SECRET-KEY-"):
 		// A raw key, possibly a whole key file with comment lines.
 		return KeyChoice{Source: SourceEnv, Text: s.Env}, nil
 	case s.Env != "":
-		return KeyChoice{Source: SourceEnv, Path: expandHome(s.Env, s.Home)}, nil
+		return KeyChoice{Source: SourceEnv, Path: ExpandHome(s.Env, s.Home)}, nil
 	case s.Home != "":
 		return KeyChoice{Source: SourceDefault, Path: OwnerKeyPath(s.Home)}, nil
 	}
@@ -88,7 +88,10 @@ func missingKeyError(c KeyChoice, cause error) error {
 	return wrap(CodeInvalidKey, cause, "failed to read key file %s", c.describe())
 }
 
-func expandHome(p, home string) string {
+// ExpandHome replaces a leading "~" or "~/" in p with home, as a shell
+// would; callers apply it to every path flag (--key, --repo, --audit-log),
+// since a shell leaves "--flag=~/x" unexpanded. Other paths are unchanged.
+func ExpandHome(p, home string) string {
 	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
 		return path.Join(home, p[1:])
 	}

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/term"
@@ -20,5 +21,6 @@ func main() {
 		gctune.Apply()
 		return mcpserver.Main(args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	}
+	env.MCPUsage = func(w io.Writer) { mcpserver.Main([]string{"--help"}, nil, w, io.Discard, os.Getenv) }
 	os.Exit(command.Main(os.Args[1:], env))
 }
