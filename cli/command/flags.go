@@ -17,10 +17,12 @@ var globalFlags = []string{"repo", "key"}
 
 // hoistGlobalFlags moves global flags given before the command name to just
 // after it, where the command's own flag set parses them: "agent-vault
-// --repo DIR list" becomes "agent-vault list --repo DIR". A command that
-// does not take the flag then says so, naming it.
+// --repo DIR list" becomes "agent-vault list --repo DIR". So that one alias
+// ("agent-vault --repo DIR --key K") serves every command, a --key before a
+// command that uses no key is dropped; a --repo before one that takes no
+// vault (init, completions) is an error, since it would be ignored.
 func hoistGlobalFlags(args []string) ([]string, error) {
-	var globals []string
+	var globals [][]string
 	i := 0
 	for i < len(args) && strings.HasPrefix(args[i], "--") {
 		name, _, hasValue := strings.Cut(args[i][2:], "=")
@@ -28,7 +30,7 @@ func hoistGlobalFlags(args []string) ([]string, error) {
 			break
 		}
 		if hasValue {
-			globals = append(globals, args[i])
+			globals = append(globals, []string{name, args[i]})
 			i++
 			continue
 		}
@@ -36,7 +38,7 @@ func hoistGlobalFlags(args []string) ([]string, error) {
 			return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "flag needs an argument: --" + name,
 				Hint: fmt.Sprintf("usage: agent-vault --%s <value> <command> ...", name)}
 		}
-		globals = append(globals, args[i], args[i+1])
+		globals = append(globals, []string{name, args[i], args[i+1]})
 		i += 2
 	}
 	if len(globals) == 0 {
@@ -46,7 +48,18 @@ func hoistGlobalFlags(args []string) ([]string, error) {
 		return nil, &core.Error{Code: core.CodeInvalidInput, Msg: "no command given",
 			Hint: "run 'agent-vault --help' to see the commands"}
 	}
-	out := append([]string{args[i]}, globals...)
+	out := []string{args[i]}
+	cmd, known := commands[args[i]]
+	for _, g := range globals {
+		if known && flagSet(cmd).Lookup(g[0]) == nil {
+			if g[0] == "key" {
+				continue
+			}
+			return nil, &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("%s does not take --%s", cmd.name, g[0]),
+				Hint: fmt.Sprintf("usage: agent-vault %s %s", cmd.name, cmd.args)}
+		}
+		out = append(out, g[1:]...)
+	}
 	return append(out, args[i+1:]...), nil
 }
 
