@@ -5,7 +5,7 @@ GOFILES := $(shell find core wasm cli internal -name '*.go' 2>/dev/null) go.mod 
 WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/agent_vault.wasm bindings/web/agent_vault.wasm
 
 
-.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp check bench clean
+.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat check bench clean
 
 all: build
 
@@ -34,8 +34,8 @@ bindings/web/node_modules/.package-lock.json: bindings/web/package-lock.json
 demo: build
 	./scripts/demo.sh
 
-## test: every suite — Go (native + wazero), Python, Node, MCP, browser
-test: deps build test-go test-python test-node test-mcp test-web
+## test: every suite — Go (native + wazero), Python, Node, MCP, browser, the original tool
+test: deps build test-go test-python test-node test-mcp test-web test-compat
 	@echo "all test suites passed"
 
 ## deps: system packages the suites need (strace, chromium), installed when missing
@@ -56,6 +56,11 @@ test-mcp: build
 
 test-web: build
 	./bindings/web/test.sh
+
+## test-compat: both directions against the original Rust agent-vault 0.1.0 (CLI, Python and Node SDKs),
+## installed once into ~/.cache/agent-vault-compat (or $$AGENT_VAULT_COMPAT_CACHE)
+test-compat: build
+	./tests/compat/test.sh
 
 ## check: gofmt, go vet, the wasip1 build of core and wasm, the windows and darwin builds, go mod tidy drift
 check:

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 
@@ -48,7 +47,14 @@ func (e *Editor) agentKeyFiles(name string, keyFile []byte) (map[string]string, 
 	if err != nil {
 		return nil, err
 	}
-	escrow, err := encrypt(keyFile, []age.Recipient{owner})
+	// The escrow holds the key line alone, whatever comment lines keyFile
+	// had, so a key restored from it is one the original CLI reads.
+	line, err := id.keyFile()
+	if err != nil {
+		return nil, err
+	}
+	defer zero(line)
+	escrow, err := encrypt(line, []age.Recipient{owner})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +105,9 @@ func (e *Editor) RecoverAgent(name string, newKeyFile []byte) ([]string, error) 
 }
 
 // RestoreAgent decrypts an agent's escrow with the owner key and returns
-// the original key file. It refuses an escrow that does not hold the key
+// the original key as a key file of one line, whatever comment lines or
+// trailing newline the escrow held (older escrows carried a comment
+// header; the original tool's carry no newline). It refuses an escrow that does not hold the key
 // matching the agent's public key, such as one copied from another agent.
 func (e *Editor) RestoreAgent(name string) ([]byte, error) {
 	if err := e.requireOwner(); err != nil {
@@ -111,14 +119,7 @@ func (e *Editor) RestoreAgent(name string) ([]byte, error) {
 	if err := e.requireTrusted(nil); err != nil {
 		return nil, err
 	}
-	key, err := e.v.openEscrow(e.opts.Owner.id, name)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.HasSuffix(key, []byte("\n")) {
-		key = append(key, '\n')
-	}
-	return key, nil
+	return e.v.openEscrow(e.opts.Owner.id, name)
 }
 
 // openEscrow decrypts an agent's escrow with the owner identity and returns
@@ -134,20 +135,18 @@ func (v *Vault) openEscrow(owner age.Identity, name string) ([]byte, error) {
 		return nil, wrap(CodeOf(err), err, "failed to decrypt escrow of agent %s", name)
 	}
 	id, err := ParseIdentity(key)
+	zero(key)
 	if err != nil {
-		zero(key)
 		return nil, wrap(CodeCorruptVault, err, "escrow of agent %s does not hold a key", name)
 	}
 	pub, err := v.agentRecipient(name)
 	if err != nil {
-		zero(key)
 		return nil, err
 	}
 	if id.recipient != pub {
-		zero(key)
 		return nil, errorf(CodeCorruptVault, "escrow of agent %s holds a different agent's key than its public key", name)
 	}
-	return key, nil
+	return id.keyFile()
 }
 
 // Grant gives agent access to group and re-encrypts the group's secrets to

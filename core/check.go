@@ -81,6 +81,8 @@ type checker struct {
 	out   []Finding
 	// sv is the verified signed state, nil when unsigned or invalid.
 	sv *signedView
+	// groupOf maps each secret in the manifest to its group.
+	groupOf map[string]string
 }
 
 // add records a finding. Subjects and messages quote file names and
@@ -163,9 +165,14 @@ func (c *checker) files() error {
 			c.add(SeverityError, "orphaned_file", p, "unexpected file %s", path.Join(DirName, p))
 			return nil
 		}
-		onDisk[name] = true
-		if _, ok := groupOf[name]; !ok {
+		secret := fileSecret(name, groupOf)
+		onDisk[secret] = true
+		if _, ok := groupOf[secret]; !ok {
 			c.add(SeverityError, "orphaned_file", name, "%s is not in the manifest", path.Join(DirName, p))
+			return nil
+		}
+		if legacyBase(secret)+ext == p {
+			c.legacy(secret, ext)
 		}
 		return nil
 	})
@@ -185,7 +192,7 @@ func (c *checker) files() error {
 	}
 	found := make([][]Finding, len(names))
 	parallel(runtime.GOMAXPROCS(0), len(names), func(i int) error {
-		sc := &checker{v: c.v, now: c.now, owner: c.owner, sv: c.sv}
+		sc := &checker{v: c.v, now: c.now, owner: c.owner, sv: c.sv, groupOf: groupOf}
 		sc.secret(names[i], groupOf[names[i]], policy[groupOf[names[i]]])
 		found[i] = sc.out
 		return nil
@@ -203,11 +210,47 @@ func (c *checker) files() error {
 	return nil
 }
 
+// fileSecret names the secret a file under secrets/ belongs to, given its
+// name without extension: secrets/default/x is the top-level secret x when
+// the manifest has one (the original CLI's place for it), and a file
+// directly under secrets/ is a top-level secret in the earlier layout.
+func fileSecret(name string, groupOf map[string]string) string {
+	if top := sharesFiles(name); top != "" && !strings.Contains(top, "/") {
+		if _, ok := groupOf[top]; ok {
+			return top
+		}
+	}
+	return name
+}
+
+// legacy reports a top-level secret's file found in the earlier layout: a
+// stale copy when the original CLI's place holds the file too, else a file
+// the original CLI cannot find. Repair moves or removes it.
+func (c *checker) legacy(secret, ext string) {
+	old, cur := path.Join(DirName, legacyBase(secret)+ext), path.Join(DirName, secretBase(secret)+ext)
+	if exists(c.v.fsys, secretBase(secret)+ext) {
+		c.add(SeverityError, "shadowed_file", secret,
+			"secret %s has files in two places: %s is read and %s is ignored; 'agent-vault check --repair' keeps the more recently rotated one at %s",
+			secret, cur, old, cur)
+		return
+	}
+	c.add(SeverityWarning, "legacy_location", secret,
+		"%s is where earlier versions kept %s, and the original agent-vault looks for %s; 'agent-vault check --repair' moves it",
+		old, secret, cur)
+}
+
 // secret checks one secret of group against its files; policy is the
 // group's agents.
 func (c *checker) secret(s, group string, policy []string) {
-	if !exists(c.v.fsys, encFile(s)) {
-		c.add(SeverityError, "missing_file", s, "secret %s is in the manifest but %s is missing", s, path.Join(DirName, encFile(s)))
+	if other := sharesFiles(s); other != "" && !strings.Contains(s, "/") {
+		if _, ok := c.groupOf[other]; ok {
+			c.add(SeverityError, "path_collision", s, "secrets %s and %s share the files %s.*; rename one of them",
+				s, other, path.Join(DirName, secretBase(s)))
+		}
+	}
+	enc := findEncFile(c.v.fsys, s)
+	if !exists(c.v.fsys, enc) {
+		c.add(SeverityError, "missing_file", s, "secret %s is in the manifest but %s is missing", s, path.Join(DirName, enc))
 		return
 	}
 	meta, err := c.v.Metadata(s)
@@ -218,7 +261,9 @@ func (c *checker) secret(s, group string, policy []string) {
 	if meta.Group != group {
 		c.add(SeverityError, "metadata_mismatch", s, "metadata of %s says group %s, the manifest says %s", s, meta.Group, group)
 	}
-	if !slices.Equal(meta.AuthorizedAgents, policy) {
+	// The original tool lists the agents in name order after a grant, this
+	// tool in manifest order: the set is what the policy fixes.
+	if !sameSet(meta.AuthorizedAgents, policy) {
 		c.add(SeverityError, "metadata_mismatch", s, "metadata of %s lists agents [%s], policy grants [%s]",
 			s, strings.Join(meta.AuthorizedAgents, ", "), strings.Join(policy, ", "))
 	}
@@ -230,7 +275,7 @@ func (c *checker) secret(s, group string, policy []string) {
 			c.add(SeverityWarning, "expiring", s, "secret %s expires on %s", s, meta.Expires.Format(time.DateOnly))
 		}
 	}
-	ct, err := readFile(c.v.fsys, encFile(s), maxSecretSize)
+	ct, err := readFile(c.v.fsys, enc, maxSecretSize)
 	if err != nil {
 		c.add(SeverityError, "unreadable", s, "secret %s: %v", s, err)
 		return
@@ -257,4 +302,12 @@ func (c *checker) secret(s, group string, policy []string) {
 	if decErr != nil {
 		c.add(SeverityError, "owner_cannot_decrypt", s, "secret %s does not open with the owner key: %v", s, decErr)
 	}
+}
+
+// sameSet reports whether a and b hold the same names, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

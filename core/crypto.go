@@ -130,7 +130,8 @@ func encrypt(plaintext []byte, recipients []age.Recipient) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// stanzaCounter records how many recipient stanzas a header holds, then
+// stanzaCounter records how many recipient stanzas a header holds (grease
+// stanzas aside, see recipientStanzas), then
 // hands them to inner. With no inner identity it matches none, so age
 // parses the header and stops: a count costs no key and no re-encoding of
 // the header.
@@ -140,7 +141,7 @@ type stanzaCounter struct {
 }
 
 func (s stanzaCounter) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
-	*s.n = len(stanzas)
+	*s.n = recipientStanzas(stanzas)
 	if s.inner == nil {
 		return nil, age.ErrIncorrectIdentity
 	}

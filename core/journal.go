@@ -79,12 +79,22 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	if err != nil {
 		return wrap(CodeInternal, err, "failed to encode journal")
 	}
+	u, err := e.snapshot(&p, nv)
+	if err != nil {
+		return err
+	}
 	if e.opts.Local != nil {
 		if err := writeFile(e.opts.Local, localJournal, data, 0o600); err != nil {
 			return err
 		}
 	}
-	return e.applyAndSign(&p, m, nv)
+	if err := e.applyAndSign(&p, m, nv); err != nil {
+		if e.undoable(&p, err) {
+			return e.rollback(u, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // applyAndSign applies a plan and, with the owner key, signs the state
@@ -144,10 +154,14 @@ func (e *Editor) apply(p *plan, m *Manifest, nv []newValue) ([]byte, error) {
 		if m, err = ParseManifest(mdata); err != nil {
 			return nil, wrap(CodeCorruptVault, err, "invalid journal")
 		}
+		// A secret with no ciphertext has nothing to re-encrypt; check
+		// reports it as missing. Insisting on it would leave the
+		// operation unfinishable.
+		secrets = slices.DeleteFunc(secrets, func(s string) bool { return !exists(e.v.fsys, findEncFile(e.v.fsys, s)) })
 		groupOf := m.groupIndex()
 		dropped := false
 		for _, s := range p.Set {
-			if exists(e.v.fsys, encFile(s)) {
+			if exists(e.v.fsys, findEncFile(e.v.fsys, s)) {
 				secrets = append(secrets, s)
 			} else if g := m.Group(groupOf[s]); g != nil {
 				g.Secrets = slices.DeleteFunc(g.Secrets, func(x string) bool { return x == s })

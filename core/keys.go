@@ -59,12 +59,12 @@ func ResolveKey(s KeySpec) (KeyChoice, error) {
 	case s.Text != "":
 		return KeyChoice{Source: SourceExplicit, Text: s.Text}, nil
 	case s.Path != "":
-		return KeyChoice{Source: SourceExplicit, Path: expandHome(s.Path, s.Home)}, nil
+		return KeyChoice{Source: SourceExplicit, Path: ExpandHome(s.Path, s.Home)}, nil
 	case strings.Contains(s.Env, "AGE-SECRET-KEY-"):
 		// A raw key, possibly a whole key file with comment lines.
 		return KeyChoice{Source: SourceEnv, Text: s.Env}, nil
 	case s.Env != "":
-		return KeyChoice{Source: SourceEnv, Path: expandHome(s.Env, s.Home)}, nil
+		return KeyChoice{Source: SourceEnv, Path: ExpandHome(s.Env, s.Home)}, nil
 	case s.Home != "":
 		return KeyChoice{Source: SourceDefault, Path: OwnerKeyPath(s.Home)}, nil
 	}
@@ -92,7 +92,10 @@ func missingKeyError(c KeyChoice, cause error) error {
 	return wrap(CodeInvalidKey, cause, "failed to read key file %s", c.describe())
 }
 
-func expandHome(p, home string) string {
+// ExpandHome replaces a leading "~" or "~/" in p with home, as a shell
+// would; callers apply it to every path flag (--key, --repo, --audit-log),
+// since a shell leaves "--flag=~/x" unexpanded. Other paths are unchanged.
+func ExpandHome(p, home string) string {
 	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
 		return path.Join(home, p[1:])
 	}
@@ -137,16 +140,27 @@ func ParseIdentity(data []byte) (*Identity, error) {
 // Recipient returns the public key (age1...) of the identity.
 func (i *Identity) Recipient() string { return i.recipient }
 
-// NewKey generates a fresh X25519 key. It returns the key file content
-// (with the age-keygen comment header) and the public recipient.
+// NewKey generates a fresh X25519 key. It returns the key file content and
+// the public recipient. The file holds the key line alone: the original
+// CLI reads a key file as one trimmed key and cannot parse an age-keygen
+// comment header.
 func NewKey() (keyFile []byte, recipient string, err error) {
 	k, err := age.GenerateX25519Identity()
 	if err != nil {
 		return nil, "", wrap(CodeInternal, err, "failed to generate key")
 	}
-	recipient = k.Recipient().String()
-	keyFile = []byte("# public key: " + recipient + "\n" + k.String() + "\n")
-	return keyFile, recipient, nil
+	return []byte(k.String() + "\n"), k.Recipient().String(), nil
+}
+
+// keyFile returns the identity in the form NewKey writes: its key line and
+// a newline. Escrows hold these same bytes, so a restored key is the file
+// the agent had.
+func (i *Identity) keyFile() ([]byte, error) {
+	s, ok := i.id.(interface{ String() string })
+	if !ok {
+		return nil, errorf(CodeInvalidKey, "unsupported key type")
+	}
+	return []byte(s.String() + "\n"), nil
 }
 
 // ParseRecipient parses an age public key, as found in owner.pub and

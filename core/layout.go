@@ -1,6 +1,7 @@
 package core
 
 import (
+	"io/fs"
 	"path"
 	"strings"
 )
@@ -31,8 +32,80 @@ const configYAML = "version: 1\nencryption:\n  format: age\n"
 // must not be caught by "*.key", and local state must never be committed.
 const ignoreText = "*.key\n*.pem\n**/private.*\n!**/*.escrow\n!**/public.key\n" + journalFile + "\n" + LockFile + "\n"
 
-func encFile(secret string) string    { return path.Join(secretsDir, secret+".enc") }
-func metaFile(secret string) string   { return path.Join(secretsDir, secret+".meta") }
+// Secret files. A path with '/' is stored at secrets/<path>.{enc,meta}; a
+// path without one in the directory of its default group,
+// secrets/default/<path>.{enc,meta}, where the original CLI keeps it. Earlier
+// versions of this tool wrote such a secret at secrets/<path>.*: readers
+// look there too (see findSecretFile), and the next write of the secret
+// moves it.
+const topLevelDir = "default"
+
+// secretBase is where a secret's files are written, without extension.
+func secretBase(secret string) string {
+	if !strings.Contains(secret, "/") {
+		return path.Join(secretsDir, topLevelDir, secret)
+	}
+	return path.Join(secretsDir, secret)
+}
+
+func encFile(secret string) string  { return secretBase(secret) + ".enc" }
+func metaFile(secret string) string { return secretBase(secret) + ".meta" }
+
+// legacyBase is where earlier versions wrote a path without '/', or ""
+// for a path that has always lived at secretBase.
+func legacyBase(secret string) string {
+	if strings.Contains(secret, "/") {
+		return ""
+	}
+	return path.Join(secretsDir, secret)
+}
+
+// findSecretFile returns the file a reader should open for a secret's
+// ciphertext (ext ".enc") or metadata (".meta"): the original CLI's place
+// when anything is there (a symlink included, which the read then refuses),
+// else the earlier place when a file is there, else the original's place, so
+// that a missing secret is reported where it would be written. When both
+// exist the original's wins and check reports the other as shadowed.
+func findSecretFile(fsys fs.FS, secret, ext string) string {
+	name := secretBase(secret) + ext
+	if old := legacyBase(secret); old != "" && !exists(fsys, name) && exists(fsys, old+ext) {
+		return old + ext
+	}
+	return name
+}
+
+func findEncFile(fsys fs.FS, secret string) string  { return findSecretFile(fsys, secret, ".enc") }
+func findMetaFile(fsys fs.FS, secret string) string { return findSecretFile(fsys, secret, ".meta") }
+
+// legacyFiles lists the earlier-layout files of secret that exist, which a
+// write at secretBase makes stale.
+func legacyFiles(fsys fs.FS, secret string) []string {
+	old := legacyBase(secret)
+	if old == "" {
+		return nil
+	}
+	var out []string
+	for _, ext := range []string{".enc", ".meta"} {
+		if exists(fsys, old+ext) {
+			out = append(out, old+ext)
+		}
+	}
+	return out
+}
+
+// sharesFiles returns the other secret path whose files would be the same
+// as secret's: "x" and "default/x" both live at secrets/default/x.*, so a
+// vault may hold only one of them. "" when there is none.
+func sharesFiles(secret string) string {
+	if !strings.Contains(secret, "/") {
+		return topLevelDir + "/" + secret
+	}
+	if rest, ok := strings.CutPrefix(secret, topLevelDir+"/"); ok && !strings.Contains(rest, "/") {
+		return rest
+	}
+	return ""
+}
+
 func agentDir(name string) string     { return path.Join(agentsDir, name) }
 func agentPubFile(name string) string { return path.Join(agentsDir, name, "public.key") }
 func escrowFile(name string) string   { return path.Join(agentsDir, name, "private.key.escrow") }

@@ -28,14 +28,22 @@ func (e *Editor) reencrypt(secrets []string) error {
 	// staged and made durable together rather than file by file.
 	st, ok := e.w.(writeStager)
 	if !ok {
-		return work()
+		if err := work(); err != nil {
+			return err
+		}
+		return e.dropLegacy(secrets)
 	}
 	st.StageWrites()
 	err = work()
 	if cerr := st.CommitStaged(err != nil); err == nil && cerr != nil {
 		err = fmt.Errorf("failed to write the re-encrypted secrets: %w", cerr)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Only now are the new files in place: a stale copy in the earlier
+	// layout may go.
+	return e.dropLegacy(secrets)
 }
 
 // parallel runs fn(0..n-1) on opts.Workers goroutines, reports progress,
@@ -91,14 +99,14 @@ func (e *Editor) reencryptOne(rc *recipientCache, groups map[string]string, secr
 			return err
 		}
 		// Metadata lost in a crash: rebuild it from policy.
-		now := e.opts.Now().UTC()
+		now := stamp(e.opts.Now())
 		meta = &Metadata{Name: secret, Created: now, Rotated: now}
 	}
 	meta.Group = groups[secret]
 	if meta.Group == "" {
 		return errorf(CodeCorruptVault, "secret %s is in no group", secret)
 	}
-	ct, err := readFile(e.v.fsys, encFile(secret), maxSecretSize)
+	ct, err := readFile(e.v.fsys, findEncFile(e.v.fsys, secret), maxSecretSize)
 	if err != nil {
 		return classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}

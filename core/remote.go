@@ -41,7 +41,7 @@ func Locate(repo, home string) (Location, error) {
 		return Location{}, errorf(CodeInvalidInput, "repository contains a NUL byte")
 	}
 	if !IsRemote(repo) {
-		return Location{Dir: expandHome(repo, home)}, nil
+		return Location{Dir: ExpandHome(repo, home)}, nil
 	}
 	if home == "" {
 		return Location{}, errorf(CodeInvalidInput, "a home directory is needed to cache %s", clip(repo))

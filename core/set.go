@@ -43,11 +43,17 @@ func (e *Editor) SetMany(values map[string][]byte, opts SetOptions) error {
 	slices.Sort(paths)
 	m := e.v.manifest.clone()
 	groupOf := m.groupIndex()
-	now := e.opts.Now().UTC()
+	now := stamp(e.opts.Now())
 	nv := make([]newValue, 0, len(paths))
 	regrant := map[string]bool{}
 	for _, p := range paths {
 		old := groupOf[p]
+		if other := sharesFiles(p); other != "" && old == "" {
+			if _, ok := groupOf[other]; ok {
+				return errorf(CodeConflict, "secret %s would share its files with %s", p, other).
+					withHint("a path without '/' is stored as default/<path>, where the original agent-vault keeps it; choose another name")
+			}
+		}
 		group := opts.Group
 		switch {
 		case group == "" && old != "":
@@ -119,7 +125,28 @@ func (e *Editor) writeValues(nv []newValue) error {
 	if err != nil {
 		return err
 	}
-	return e.parallel(len(nv), func(i int) error { return e.writeSecret(rc, nv[i].meta, nv[i].value) })
+	if err := e.parallel(len(nv), func(i int) error { return e.writeSecret(rc, nv[i].meta, nv[i].value) }); err != nil {
+		return err
+	}
+	names := make([]string, len(nv))
+	for i := range nv {
+		names[i] = nv[i].meta.Name
+	}
+	return e.dropLegacy(names)
+}
+
+// dropLegacy removes the earlier-layout files of secrets just written at
+// their own place (see secretBase). A crash before this leaves both, and
+// readers prefer the new ones.
+func (e *Editor) dropLegacy(secrets []string) error {
+	for _, s := range secrets {
+		for _, name := range legacyFiles(e.v.fsys, s) {
+			if err := removeFile(e.w, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeSecret encrypts value to the policy of meta.Group and writes the

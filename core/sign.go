@@ -191,11 +191,11 @@ func (e *Editor) verifySecrets(secrets []string) error {
 }
 
 func (e *Editor) verifySecret(s string) error {
-	enc, err := readFile(e.v.fsys, encFile(s), maxSecretSize)
+	enc, err := readFile(e.v.fsys, findEncFile(e.v.fsys, s), maxSecretSize)
 	if err != nil {
 		return classifyRead(err, CodeSecretNotFound, "secret "+s+" not found")
 	}
-	meta, err := readFile(e.v.fsys, metaFile(s), maxYAMLSize)
+	meta, err := readFile(e.v.fsys, findMetaFile(e.v.fsys, s), maxYAMLSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return classifyRead(err, CodeCorruptVault, "failed to read metadata of "+s)
 	}

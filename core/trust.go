@@ -135,7 +135,7 @@ func (s *Session) WithTrust(t *Trust) *Session {
 // metadata, and verifies both: untrusted says they are not the bytes the
 // owner signed. meta is nil when no trust applies.
 func (s *Session) readSecret(secret string) (ct, meta []byte, untrusted, err error) {
-	ct, err = readFile(s.v.fsys, encFile(secret), maxSecretSize)
+	ct, err = readFile(s.v.fsys, findEncFile(s.v.fsys, secret), maxSecretSize)
 	if err != nil {
 		return nil, nil, nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}
@@ -146,7 +146,7 @@ func (s *Session) readSecret(secret string) (ct, meta []byte, untrusted, err err
 	if t.v != s.v {
 		return nil, nil, nil, errorf(CodeInternal, "trust of another vault")
 	}
-	meta, err = readFile(s.v.fsys, metaFile(secret), maxYAMLSize)
+	meta, err = readFile(s.v.fsys, findMetaFile(s.v.fsys, secret), maxYAMLSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil, classifyRead(err, CodeCorruptVault, "failed to read metadata of "+secret)
 	}

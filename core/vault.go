@@ -142,7 +142,7 @@ func (v *Vault) Metadata(secret string) (*Metadata, error) {
 
 // metadataBytes reads a secret's .meta file.
 func (v *Vault) metadataBytes(secret string) ([]byte, error) {
-	data, err := readFile(v.fsys, metaFile(secret), maxYAMLSize)
+	data, err := readFile(v.fsys, findMetaFile(v.fsys, secret), maxYAMLSize)
 	if err != nil {
 		return nil, classifyRead(err, CodeSecretNotFound, "secret "+secret+" not found")
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suites need, when missing: strace
 # (plaintext-never-on-disk test), openssl and ssh-keygen (real throwaway
-# keys for the pre-commit hook test) and chromium (browser tests). Go
+# keys for the pre-commit hook test), chromium (browser tests), and zsh and
+# fish (the completion scripts are run in each shell). Go
 # modules, pip and npm packages are installed by the suites themselves.
 set -euo pipefail
 need=()
@@ -9,6 +10,8 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}"
 	sudo=""

@@ -263,7 +263,8 @@ func runRestoreAgent(c *ctx, args []string) error {
 	if c.o.to == "" {
 		return &core.Error{Code: core.CodeInvalidInput, Msg: "restore-agent needs --to <path>"}
 	}
-	to := c.o.to
+	home, _ := c.home()
+	to := core.ExpandHome(c.o.to, home)
 	if !filepath.IsAbs(to) {
 		to = filepath.Join(c.env.Dir, to)
 	}

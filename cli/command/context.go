@@ -66,7 +66,8 @@ func (c *ctx) readKey(path string) ([]byte, error) {
 // ancestor of the working directory, as git finds .git.
 func (c *ctx) root() (string, error) {
 	if c.o.repo != "" {
-		dir, err := filepath.Abs(c.o.repo)
+		home, _ := c.home()
+		dir, err := filepath.Abs(core.ExpandHome(c.o.repo, home))
 		if err != nil {
 			return "", err
 		}

@@ -31,6 +31,9 @@ type Env struct {
 	ReadPassword func() ([]byte, error)
 	// MCP runs the MCP server with the arguments after "mcp".
 	MCP func(args []string) int
+	// MCPUsage writes the MCP server's --help text, which completion
+	// reads the server's flags from.
+	MCPUsage func(w io.Writer)
 }
 
 // command is one subcommand.
@@ -63,6 +66,10 @@ func register(c *command) { commands[c.name] = c }
 // Main runs the CLI with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, env Env) int {
+	args, err := hoistGlobalFlags(args)
+	if err != nil {
+		return fail(env, err)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
@@ -83,6 +90,9 @@ func Main(args []string, env Env) int {
 	if args[0] == "mcp" && env.MCP != nil {
 		return env.MCP(args[1:])
 	}
+	if args[0] == completeCommand {
+		return runComplete(env, args[1:])
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		return fail(env, &core.Error{Code: core.CodeInvalidInput, Msg: fmt.Sprintf("unknown command %q", args[0]),
@@ -97,8 +107,12 @@ func Main(args []string, env Env) int {
 		c.flags(fs, &o)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return fail(env, &core.Error{Code: core.CodeInvalidInput, Msg: flagError(err),
-			Hint: fmt.Sprintf("run 'agent-vault %s --help'; a value that starts with '-' goes after '--'", c.name)})
+		msg, hint := flagError(err, fs)
+		if hint != "" {
+			hint += "; "
+		}
+		return fail(env, &core.Error{Code: core.CodeInvalidInput, Msg: msg,
+			Hint: hint + fmt.Sprintf("run 'agent-vault %s --help'; a value that starts with '-' goes after '--'", c.name)})
 	}
 	if *help {
 		printCommandHelp(env.Stdout, c)
@@ -115,19 +129,6 @@ func Main(args []string, env Env) int {
 		return fail(env, err)
 	}
 	return cx.exit
-}
-
-// flagError describes a flag parsing failure without echoing the argument
-// that caused it: it may be a secret value that starts with '-'.
-func flagError(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "unknown"), strings.HasPrefix(msg, "bad flag syntax"):
-		return "unknown flag"
-	case strings.HasPrefix(msg, "invalid argument"):
-		return "invalid flag value"
-	}
-	return msg // names a registered flag only
 }
 
 func argCount(c *command) string {

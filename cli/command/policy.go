@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -100,9 +101,13 @@ func runCheck(c *ctx, args []string) error {
 			return keyErr
 		}
 		var repaired string
+		var moved []string
 		err := c.edit(editSpec{}, "repair", func(e *core.Editor) error {
 			var err error
-			repaired, err = e.Repair()
+			if repaired, err = e.Repair(); err != nil {
+				return err
+			}
+			moved, err = e.Relocate()
 			return err
 		})
 		if err != nil {
@@ -110,6 +115,9 @@ func runCheck(c *ctx, args []string) error {
 		}
 		if repaired != "" && !c.o.json {
 			c.printf("Finished the interrupted %s.\n", repaired)
+		}
+		if len(moved) > 0 && !c.o.json {
+			c.printf("Moved %d secret(s) to the original agent-vault's layout: %s\n", len(moved), strings.Join(moved, ", "))
 		}
 	}
 	v, root, err := c.openRead()

@@ -112,7 +112,8 @@ func (c *ctx) readValue(secret string, rest []string) ([]byte, error) {
 	}
 	switch {
 	case c.o.fromFile != "":
-		p := c.o.fromFile
+		home, _ := c.home()
+		p := core.ExpandHome(c.o.fromFile, home)
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(c.env.Dir, p)
 		}

@@ -3,9 +3,12 @@ package mcpserver
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/agent-vault/agent-vault/core"
 )
 
 // options are the command-line flags.
@@ -65,6 +68,9 @@ func parseOptions(args []string) (*options, error) {
 	if o.repo == "" {
 		return nil, fmt.Errorf("--repo is required")
 	}
+	// --key and --repo are expanded where they are resolved; the audit log
+	// is opened as given, so expand it here, by the same rule.
+	o.auditLog = core.ExpandHome(o.auditLog, os.Getenv("HOME"))
 	return o, nil
 }
 

@@ -5,6 +5,7 @@
 package procenv
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/term"
@@ -24,5 +25,6 @@ func Env() command.Env {
 		gctune.Apply()
 		return mcpserver.Main(args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	}
+	env.MCPUsage = func(w io.Writer) { mcpserver.Main([]string{"--help"}, nil, w, io.Discard, os.Getenv) }
 	return env
 }
