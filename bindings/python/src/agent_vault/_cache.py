@@ -137,6 +137,13 @@ def _load_verified(backend: ModuleType, engine: Any, entry: str, key: bytes, dig
         os.close(fd)
 
 
+def entry_path(directory: str, digest: str, wasmtime_version: str) -> str:
+    """Where the module with this SHA-256 is cached: compiled code loads only
+    into the wasmtime version and architecture that made it."""
+    machine = os.uname().machine if hasattr(os, "uname") else os.environ.get("PROCESSOR_ARCHITECTURE", "")
+    return os.path.join(directory, f"agent_vault-{digest[:32]}-wasmtime-{wasmtime_version}-{machine}.cwasm")
+
+
 def load(backend: ModuleType, engine: Any, wasmtime_version: str) -> Any:
     """The compiled module: from the cache if it is there and authentic,
     else compiled (and cached)."""
@@ -154,8 +161,7 @@ def load(backend: ModuleType, engine: Any, wasmtime_version: str) -> Any:
     wasm = None
     if digest is None:
         wasm, digest = _read_wasm()
-    machine = os.uname().machine if hasattr(os, "uname") else os.environ.get("PROCESSOR_ARCHITECTURE", "")
-    entry = os.path.join(directory, f"agent_vault-{digest[:32]}-wasmtime-{wasmtime_version}-{machine}.cwasm")
+    entry = entry_path(directory, digest, wasmtime_version)
     module = _load_verified(backend, engine, entry, key, digest) if key else None
     if module is not None:
         if wasm is not None:

@@ -213,6 +213,9 @@ class _Mem:
             raise WasmError("a buffer outside the module's memory")
         return int(base) + start
 
+    def size(self) -> int:
+        return int(_lib.wasmtime_memory_data_size(self.ctx, byref(self.memory)))
+
     def read(self, start: int, n: int) -> bytearray:
         out = bytearray(n)
         if n:

@@ -34,6 +34,9 @@ class _Mem:
     def __init__(self, memory: w.Memory, store: Any) -> None:
         self.memory, self.store = memory, store
 
+    def size(self) -> int:
+        return int(self.memory.data_len(self.store))
+
     def read(self, start: int, n: int) -> bytearray:
         if not 0 <= start <= start + n <= self.memory.data_len(self.store):
             raise WasmError("a buffer outside the module's memory")
