@@ -146,12 +146,59 @@ def test_flipped_bytes_and_foreign_files_are_refused(isolated: Dict[str, object]
     data[len(data) // 2] ^= 0x01
     entry.write_bytes(bytes(data))
     assert load() is None
-    # A tagged stamp pointing at another module's hash is not believed.
+    # A stamp pointing at another module's hash is not believed.
     stamp = tmp_path / "stamp.sha256"
     stamp.write_bytes(_cache._tagged(key, b"stamp", "ident", digest))
     assert _cache._read_tagged(str(stamp), key, b"stamp", "ident") == digest
     stamp.write_text(stamp.read_text().replace(digest, "0" * 64))
     assert _cache._read_tagged(str(stamp), key, b"stamp", "ident") is None
+
+
+def test_checked_bytes_are_bound_to_the_file(isolated: Dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once its bytes check out, an entry whose last change is old enough is
+    bound to its identity; the binding spares later loads the hashing and
+    breaks with any change to the file."""
+    import time
+
+    sh = _runtime.shared()
+    entry: Path = isolated["entry"]  # type: ignore[assignment]
+    key, digest = bytes(isolated["key"]), str(isolated["digest"])  # type: ignore[arg-type]
+    mac = Path(f"{entry}.mac")
+
+    def load() -> object:
+        return _cache._load_verified(sh.backend, sh.engine, str(entry), key, digest)
+
+    assert load() is not None and len(mac.read_text().split()) == 1  # changed just now: not bound yet
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 60)
+    assert load() is not None
+    tag, bound = mac.read_text().split()
+    mac.write_text(f"{'0' * 64}\n{bound}\n")  # a wrong content tag: only the binding can pass
+    assert load() is not None
+    with open(entry, "r+b") as f:  # the same bytes written again: a new ctime
+        first = f.read(1)
+        f.seek(0)
+        f.write(first)
+    assert load() is None
+    mac.write_text(f"{tag}\n{bound}\n")
+    assert load() is not None  # the content tag still holds: bound afresh
+    assert mac.read_text().split()[1] != bound
+
+
+def test_builtin_hmac_matches_the_hmac_module() -> None:
+    import hmac
+
+    # RFC 4231, test case 2.
+    assert _cache._hmac_sha256(b"Jefe", b"what do ya want for nothing?").hex() == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    for size in (0, 1, 55, 56, 63, 64, 65, 200, 4095):
+        for key_size in (1, 32, 64, 65, 131):
+            key, msg = os.urandom(key_size), os.urandom(size)
+            assert _cache._hmac_sha256(key, msg) == hmac.digest(key, msg, "sha256"), (size, key_size)
+    key, big = os.urandom(32), os.urandom(5000)
+    assert _cache._mac(key, b"l", "d", big) == _cache._mac(key, b"l", "d", memoryview(big)) == hmac.digest(
+        key, b"l\0d\0" + big, "sha256")
+    assert _cache._mac(key, b"l", "d", big[:100]) == hmac.digest(key, b"l\0d\0" + big[:100], "sha256")
 
 
 def test_cache_key_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

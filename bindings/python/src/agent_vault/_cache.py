@@ -6,10 +6,9 @@ That code is what receives the key, so nothing is loaded from the cache
 unless it carries an HMAC-SHA256 made with a random secret that only this
 user can read (``~/.agent-vault/cache-key``, mode 0600): a module planted in
 or copied into the cache directory, or a modified one, is compiled afresh.
-The tag is checked over the very bytes wasmtime then maps: the file is
-opened once and handed to wasmtime as ``/dev/fd/N``, so a rename in
-between cannot swap it, and it must be owned by us and writable by no one
-else, so its bytes cannot change underneath either.
+The file is opened once, checked (ours, writable by no one else, its tag)
+and handed to wasmtime as ``/dev/fd/N``, so a rename in between cannot swap
+it. See _load_verified for how later loads avoid hashing it again.
 """
 
 from __future__ import annotations
@@ -74,12 +73,36 @@ def cache_key() -> Optional[bytes]:
     return None
 
 
+def _hmac_sha256(key: bytes, msg: bytes) -> bytes:
+    """HMAC-SHA256 as RFC 2104 defines it, from the interpreter's built-in
+    SHA-256. Only for the short messages of a start-up: the hmac module
+    loads OpenSSL, which alone costs a sixth of a cold get. Tests check it
+    against the hmac module."""
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:  # Python 3.12+
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+    block = (key if len(key) <= 64 else sha256(key).digest()).ljust(64, b"\0")
+    inner = sha256(bytes(b ^ 0x36 for b in block) + msg).digest()
+    return sha256(bytes(b ^ 0x5C for b in block) + inner).digest()  # type: ignore[no-any-return]
+
+
 def _mac(key: bytes, label: bytes, digest: str, data: Any = b"") -> bytes:
+    """The tag of data (bytes or a buffer) under label and a module hash."""
+    head = label + b"\0" + digest.encode() + b"\0"
+    if isinstance(data, bytes) and len(data) < 4096:
+        return _hmac_sha256(key, head + data)
     import hmac
 
-    h = hmac.new(key, label + b"\0" + digest.encode() + b"\0", "sha256")
+    h = hmac.new(key, head, "sha256")
     h.update(data)
     return h.digest()
+
+
+def _equal(a: bytes, b: bytes) -> bool:
+    from _operator import _compare_digest  # hmac.compare_digest, without importing hmac
+
+    return bool(_compare_digest(a, b))
 
 
 def _read_wasm() -> Tuple[bytes, str]:
@@ -97,12 +120,10 @@ def _read_wasm() -> Tuple[bytes, str]:
 def _read_tagged(path: str, key: bytes, label: bytes, digest: str) -> Optional[str]:
     """The text of a small tagged file (text, then the hex tag on its own
     line), or None if the tag does not match."""
-    import hmac
-
     try:
         with open(path, "rb") as f:
             text, _, tag = f.read(4096).decode().partition("\n")
-        return text if hmac.compare_digest(bytes.fromhex(tag.strip()), _mac(key, label, digest, text.encode())) else None
+        return text if _equal(bytes.fromhex(tag.strip()), _mac(key, label, digest, text.encode())) else None
     except (OSError, ValueError):
         return None
 
@@ -111,26 +132,48 @@ def _tagged(key: bytes, label: bytes, digest: str, text: str) -> bytes:
     return f"{text}\n{_mac(key, label, digest, text.encode()).hex()}\n".encode()
 
 
+def _ident(st: os.stat_result) -> str:
+    """A file's identity: a replacement changes the inode, any write the
+    ctime, which no one but root can set back."""
+    return "-".join(f"{n:x}" for n in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
 def _load_verified(backend: ModuleType, engine: Any, entry: str, key: bytes, digest: str) -> Any:
-    """The module in entry if its tag is right, else None."""
-    import hmac
-    import mmap
+    """The module in entry if its tag is right, else None.
+
+    Hashing the 14 MB file would cost a third of a cold get, so once its
+    bytes have checked out the tag file also binds them to the file's
+    identity, and later loads check that binding instead. It is made only
+    for a file whose last change is well in the past: a change after it
+    would get a later ctime.
+    """
+    import time
 
     try:
         with open(entry + ".mac", "rb") as f:
-            tag = bytes.fromhex(f.read(200).decode())
+            fields = f.read(400).decode().split()
+        tag, bound = bytes.fromhex(fields[0]), bytes.fromhex(fields[1]) if len(fields) > 1 else b""
         fd = os.open(entry, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return None
     try:
-        if not _mine(os.fstat(fd)):
+        st = os.fstat(fd)
+        if not _mine(st):
             return None
-        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            if not hmac.compare_digest(_mac(key, b"module", digest, data), tag):
-                return None
-            if os.path.isdir("/dev/fd"):
-                return backend.deserialize_file(engine, f"/dev/fd/{fd}")
-            return backend.deserialize(engine, data[:])
+        # Windows has neither /dev/fd nor a ctime that means "changed".
+        fast = os.path.isdir("/dev/fd")
+        binding = _mac(key, b"module-at", digest, _ident(st).encode())
+        if not (fast and _equal(bound, binding)):
+            import mmap
+
+            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
+                if not _equal(_mac(key, b"module", digest, data), tag):
+                    return None
+                if not fast:
+                    return backend.deserialize(engine, data[:])
+            if time.time() - st.st_ctime > 10:
+                _try_write(entry + ".mac", f"{tag.hex()}\n{binding.hex()}\n".encode())
+        return backend.deserialize_file(engine, f"/dev/fd/{fd}")
     except (OSError, ValueError, WasmError):
         return None  # stale (another wasmtime) or damaged: compiled again
     finally:
@@ -155,7 +198,7 @@ def load(backend: ModuleType, engine: Any, wasmtime_version: str) -> Any:
     # Hashing the module costs more than mapping its compiled code, so its
     # hash is kept under the file's stats: a rewrite changes ctime, a
     # replacement the inode.
-    ident = "-".join(f"{n:x}" for n in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    ident = _ident(st)
     stamp = os.path.join(directory, f"agent_vault-{ident}.sha256")
     digest = _read_tagged(stamp, key, b"stamp", ident) if key else None
     wasm = None
