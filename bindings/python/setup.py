@@ -5,10 +5,16 @@ sources of this repository and not committed. When the package directory
 has no agent_vault.wasm (a clean clone), ``make wasm`` at the repository
 root builds it; without Go the build fails here, instead of installing a
 package that fails at its first ``Vault()``.
+
+The wheel also carries the module compiled by the wasmtime of the build,
+so the first get after installing does not spend seconds compiling it
+(agent_vault/_cache.py uses it when the installed wasmtime is the same).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -40,9 +46,32 @@ class BuildPy(build_py):
 
     def run(self) -> None:
         super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install runs from src/, as `make build` left it
         target = os.path.join(self.build_lib, "agent_vault", "agent_vault.wasm")
         if not os.path.isfile(target):
             self.copy_file(WASM if os.path.isfile(WASM) else _build_wasm(), target)
+        _precompile(target)
+
+
+def _precompile(wasm_path: str) -> None:
+    """Writes agent_vault.cwasm beside the module and, in a .json beside it,
+    the wasmtime version and both files' SHA-256."""
+    from importlib.metadata import version
+
+    import wasmtime
+
+    print(f"agent-vault: precompiling the module with wasmtime {version('wasmtime')}", flush=True)
+    with open(wasm_path, "rb") as f:
+        wasm = f.read()
+    cwasm = bytes(wasmtime.Module(wasmtime.Engine(), wasm).serialize())
+    out = os.path.join(os.path.dirname(wasm_path), "agent_vault.cwasm")
+    with open(out, "wb") as f:
+        f.write(cwasm)
+    meta = {"wasmtime": version("wasmtime"), "wasm_sha256": hashlib.sha256(wasm).hexdigest(),
+            "sha256": hashlib.sha256(cwasm).hexdigest()}
+    with open(out + ".json", "w") as f:
+        json.dump(meta, f)
 
 
 setup(cmdclass={"build_py": BuildPy})

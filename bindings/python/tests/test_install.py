@@ -38,13 +38,23 @@ def test_install_from_a_clean_clone_builds_the_module(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     case = next(c for c in json.loads((VECTORS / "cases.json").read_text())["cases"]
                 if c["name"] == "get stripe/api-key as billing")
-    code = ("import sys, agent_vault; from agent_vault import Vault; "
+    # The first get after installing, in a fresh HOME and cache, with no way
+    # to compile: the module must come precompiled in the wheel; the second
+    # get then finds it in the cache.
+    code = ("import sys, agent_vault; from agent_vault import _runtime; "
             "assert 'site-packages' in agent_vault.__file__, agent_vault.__file__; "
+            "from agent_vault import _capi, _pyapi; _capi.compile = _pyapi.compile = None; "
+            "from agent_vault import Vault; "
             "sys.stdout.write(Vault(sys.argv[1], key_path=sys.argv[2], auto_pull=False).get('stripe/api-key'))")
-    run = subprocess.run([str(python), "-c", code, str(VECTORS / "vault"), str(VECTORS / "keys" / "billing.key")],
-                         capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.encode() == base64.b64decode(case["expect"]["value_b64"])
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(tmp_path / "fresh-cache"))
+    for _ in range(2):
+        run = subprocess.run([str(python), "-c", code, str(VECTORS / "vault"), str(VECTORS / "keys" / "billing.key")],
+                             capture_output=True, text=True, cwd=tmp_path, env=env)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.encode() == base64.b64decode(case["expect"]["value_b64"])
+    assert len(list((tmp_path / "fresh-cache" / "agent-vault").glob("*.cwasm.mac"))) == 1
 
 
 def test_install_without_go_fails_with_a_clear_message(tmp_path: Path) -> None:

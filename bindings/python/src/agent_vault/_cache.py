@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any, Optional, Tuple
 
 WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent_vault.wasm")
+PRECOMPILED = os.path.join(os.path.dirname(WASM), "agent_vault.cwasm")
 # Entries kept per kind: a few installed versions side by side.
 _KEEP = 4
 
@@ -210,20 +211,48 @@ def load(backend: ModuleType, engine: Any, wasmtime_version: str) -> Any:
         if wasm is not None:
             _try_write(stamp, _tagged(key, b"stamp", ident, digest))  # type: ignore[arg-type]
         return module
-    if wasm is None:
-        wasm, digest = _read_wasm()
+    module, data = _packaged(backend, engine, wasmtime_version, digest)
+    if module is None:
+        if wasm is None:
+            wasm, digest = _read_wasm()
+        module, data = _compile(backend, engine, wasm, key)
+    if key is not None and data is not None:
+        if _try_write(entry, data) and _try_write(entry + ".mac", _mac(key, b"module", digest, data).hex().encode()):
+            _try_write(stamp, _tagged(key, b"stamp", ident, digest))
+    return module
+
+
+def _packaged(backend: ModuleType, engine: Any, wasmtime_version: str, digest: str) -> Tuple[Any, Optional[bytes]]:
+    """The module a wheel carries precompiled (setup.py) and its bytes, if it
+    was made from this module for this wasmtime; (None, None) otherwise. It
+    is as trusted as the package's own code beside it, and checked against
+    the SHA-256 recorded with it; once loaded, it is cached with our tag."""
+    import hashlib
+    import json
+
+    try:
+        with open(PRECOMPILED + ".json", "rb") as f:
+            meta = json.load(f)
+        if (meta.get("wasmtime"), meta.get("wasm_sha256")) != (wasmtime_version, digest):
+            return None, None
+        with open(PRECOMPILED, "rb") as f:
+            data = f.read()
+            if os.fstat(f.fileno()).st_mode & 0o022 or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+                return None, None
+        return backend.deserialize(engine, data), data
+    except (OSError, ValueError, WasmError):
+        return None, None  # built for another CPU, damaged, or none shipped
+
+
+def _compile(backend: ModuleType, engine: Any, wasm: bytes, key: Optional[bytes]) -> Tuple[Any, Optional[bytes]]:
     try:
         module = backend.compile(engine, wasm)
     except WasmError as e:
         raise VaultError(f"cannot compile the agent-vault module at {WASM}: {e}") from None
-    if key is not None:
-        try:
-            data = backend.serialize(module)
-        except WasmError:
-            return module
-        if _try_write(entry, data) and _try_write(entry + ".mac", _mac(key, b"module", digest, data).hex().encode()):
-            _try_write(stamp, _tagged(key, b"stamp", ident, digest))
-    return module
+    try:
+        return module, backend.serialize(module) if key is not None else None
+    except WasmError:
+        return module, None
 
 
 def _try_write(path: str, data: bytes) -> bool:
