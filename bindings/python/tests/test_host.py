@@ -174,3 +174,24 @@ def test_a_get_reads_through_the_host(tmp_path: Path, monkeypatch: pytest.Monkey
     with Vault(h.repo, key_path=h.key(), auto_pull=False) as v:
         assert v.get("app/token") == "token-v1"
     assert seen.get("lstat") and seen.get("read")
+
+
+def test_the_package_holds_no_git_command_lines() -> None:
+    """Which git command to run is the reader's business (core/reader)."""
+    src = Path(_host.__file__).parent
+    for path in sorted(src.glob("*.py")):
+        text = path.read_text().lower()
+        for word in ("rev-parse", "--ff-only", "clone"):
+            assert word not in text, f"{path.name} mentions {word}"
+
+
+def test_a_removed_working_directory_still_opens_an_absolute_path(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    h = make_home(tmp_path / "owner")
+    h.cli("set", "app/token", "-", input=b"token-v1")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with Vault(h.repo, key_path=h.key(), auto_pull=False) as v:
+        assert v.get("app/token") == "token-v1"

@@ -55,7 +55,7 @@ class InvalidInputError(VaultError):
 
 
 class VaultNotFoundError(VaultError):
-    """No vault at the path (or it cannot be cloned), or no key configured."""
+    """No vault at the path (or it cannot be fetched), or no key configured."""
 
     code = "vault_not_found"
 

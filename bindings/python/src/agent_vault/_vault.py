@@ -26,7 +26,7 @@ class Vault:
     """A vault opened for reading with one identity.
 
     ``repo_path`` is a local repository (the directory holding
-    ``.agent-vault/``) or a Git URL, cloned into ``~/.agent-vault/cache``;
+    ``.agent-vault/``) or a Git URL, fetched into ``~/.agent-vault/cache``;
     None searches the working directory and its parents. The key is
     ``key_path`` or ``key_str``, else ``AGENT_VAULT_KEY``, else
     ``~/.agent-vault/owner.key``; ``metadata_only=True`` opens without one.
@@ -51,10 +51,14 @@ class Vault:
         self._lock = RLock()
         self._closed = False
         home = os.path.expanduser("~")
+        try:
+            cwd = os.getcwd()
+        except OSError:  # removed under us: only an absolute path or a URL can work
+            cwd = ""
         key = {"path": os.fspath(key_path) if key_path is not None else "", "text": key_str or "",
                "env": os.environ.get("AGENT_VAULT_KEY", "")}
         self._open_request: Dict[str, Any] = {
-            "op": "open", "repo": os.fspath(repo_path) if repo_path is not None else "", "cwd": os.getcwd(),
+            "op": "open", "repo": os.fspath(repo_path) if repo_path is not None else "", "cwd": cwd,
             "home": "" if home == "~" else home, "key": {k: v for k, v in key.items() if v},
             "metadata_only": bool(metadata_only), "auto_pull": bool(auto_pull), "pull_interval": float(pull_interval),
         }
@@ -154,7 +158,7 @@ class Vault:
 
     @property
     def path(self) -> str:
-        """The local repository directory (the clone, for a URL)."""
+        """The local repository directory (the local copy, for a URL)."""
         return self._dir
 
     def close(self) -> None:
