@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs the Python binding's tests from nothing: makes .venv, installs the
-# pinned test tools and this package (editable), then runs pytest. Extra
-# arguments go to pytest. Needs `make build` first (the .wasm and the CLI).
+# Runs the Python binding's tests from nothing: a venv per wasmtime version
+# (venv.sh), then pytest. The whole suite runs under the newest wasmtime on
+# PyPI that the package is tested with; the one before runs the vectors and
+# the runtime tests. Extra arguments go to both pytest runs. Needs
+# `make build` first (the .wasm and the CLI).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# The newest wasmtime and the one before it (`pip index versions wasmtime`).
+NEWEST=50.0.1
+PREVIOUS=49.0.0
 
 wasm=src/agent_vault/agent_vault.wasm
 if [ ! -f "$wasm" ]; then
@@ -20,6 +26,10 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 
-./venv.sh
+./venv.sh .venv "$NEWEST"
+./venv.sh .venv-wasmtime-previous "$PREVIOUS"
 
+echo "test.sh: wasmtime $PREVIOUS: vectors and runtime" >&2
+.venv-wasmtime-previous/bin/python -m pytest -q tests/test_vectors.py tests/test_runtime.py "$@"
+echo "test.sh: wasmtime $NEWEST: the whole suite" >&2
 exec .venv/bin/python -m pytest "$@"

@@ -23,6 +23,12 @@ CLI = Path(os.environ.get("AGENT_VAULT_CLI", REPO_ROOT / "bin" / "agent-vault"))
 os.environ.setdefault("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
 os.environ.pop("AGENT_VAULT_KEY", None)
 
+# Load the module now, under the real HOME: the cache's key lives in
+# ~/.agent-vault, which tests swap, and a swapped one would recompile.
+import agent_vault._runtime  # noqa: E402
+
+agent_vault._runtime.shared()
+
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "agent-vault tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",

@@ -16,6 +16,9 @@ import pytest
 
 import agent_vault
 from agent_vault import (
+    ConflictError,
+    CorruptVaultError,
+    GitSyncError,
     InvalidInputError,
     InvalidKeyError,
     NotAuthorizedError,
@@ -112,11 +115,24 @@ def test_invalid_path(vault: Home) -> None:
     assert info.value.hint
 
 
-def test_no_vault(tmp_path: Path, vault: Home) -> None:
+def test_no_vault(tmp_path: Path, vault: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(VaultNotFoundError):
         Vault(repo_path=tmp_path, key_path=vault.key())
-    with pytest.raises(VaultNotFoundError):
+    # The error names the path as the user gave it.
+    with pytest.raises(VaultNotFoundError) as info:
         Vault(repo_path=tmp_path / "does-not-exist", key_path=vault.key())
+    assert str(tmp_path / "does-not-exist") in str(info.value)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(VaultNotFoundError) as info:
+        Vault(repo_path="relative/missing", key_path=vault.key())
+    assert "relative/missing" in str(info.value)
+
+
+def test_vault_found_from_the_working_directory(vault: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = vault.repo / ".agent-vault" / "secrets"
+    monkeypatch.chdir(sub)
+    with Vault(key_path=vault.key()) as v:
+        assert v.path == str(vault.repo) and v.get("stripe/api-key") == STRIPE
 
 
 def test_no_key_configured(tmp_path: Path, vault: Home, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,8 +188,11 @@ def test_binary_value_via_get(vault: Home) -> None:
 def test_list_secrets_metadata(vault: Home) -> None:
     with Vault(repo_path=vault.repo, key_path=vault.key("billing")) as v:
         metas = v.list_secrets()
+        every = v.list_secrets(all=True)
         stripe = v.list_secrets(group="stripe")
-    assert [m.name for m in metas] == ["blobs/raw", "certs/tls", "postgres/conn", "stripe/api-key"]
+    # An agent lists what it can read; all=True lists every secret.
+    assert [m.name for m in metas] == ["blobs/raw", "certs/tls", "stripe/api-key"]
+    assert [m.name for m in every] == ["blobs/raw", "certs/tls", "postgres/conn", "stripe/api-key"]
     assert [m.name for m in stripe] == ["stripe/api-key"]
     m = stripe[0]
     assert m.group == "stripe"
@@ -189,6 +208,7 @@ def test_list_agents(vault: Home) -> None:
     with Vault(repo_path=vault.repo, metadata_only=True) as v:
         agents = v.list_agents()
         groups = {g.name: g for g in v.list_groups()}
+        manifest = v.manifest
         with pytest.raises(InvalidKeyError):
             v.get("stripe/api-key")
     assert [a.name for a in agents] == ["billing", "deploy", "gone", "idle"]
@@ -198,6 +218,45 @@ def test_list_agents(vault: Home) -> None:
     assert agents[2].groups == []
     assert sorted(groups["certs"].secrets) == ["blobs/raw", "certs/tls"]
     assert groups["stripe"].agents == ["billing"]
+    # The original SDK's shapes: agents as mappings, the manifest's queries.
+    assert (billing["name"], billing["groups"], billing.get("nope", 1)) == ("billing", billing.groups, 1)
+    assert manifest.list_agents()[0] == {"name": "billing", "groups": billing.groups}
+    assert sorted(manifest.agent_groups("billing")) == ["certs", "stripe"] and manifest.agent_groups("x") == []
+    assert sorted(manifest.group_secrets("certs")) == ["blobs/raw", "certs/tls"]
+    assert manifest.agents_for_secret("stripe/api-key") == ["billing"]
+    assert manifest.agents_for_secret("postgres/conn") == ["deploy"]
+    assert set(manifest.list_groups()) >= {"stripe", "certs", "postgres"}
+    assert sorted(manifest.list_secrets()) == ["blobs/raw", "certs/tls", "postgres/conn", "stripe/api-key"]
+    assert manifest.list_secrets("stripe") == ["stripe/api-key"]
+
+
+def test_original_sdk_signature(vault: Home) -> None:
+    """Vault(repo_path, key_path=None, key_str=None, auto_pull=True), positionally."""
+    with Vault(str(vault.repo), None, vault.key("billing").read_text(), False) as v:
+        assert v.identity == "billing" and v.get("stripe/api-key") == STRIPE
+        v.reload()
+        assert v.get("stripe/api-key") == STRIPE
+
+
+def test_pull_without_upstream_is_a_git_sync_error(vault: Home) -> None:
+    with Vault(repo_path=vault.repo, key_path=vault.key()) as v:
+        with pytest.raises(GitSyncError) as info:
+            v.pull()
+    assert isinstance(info.value, ConflictError) and info.value.code == "conflict"
+    assert "upstream" in str(info.value)
+
+
+def test_error_classes_of_both_sdks() -> None:
+    from agent_vault._errors import error_from_code
+
+    assert agent_vault.MetadataError is CorruptVaultError is agent_vault.ManifestError
+    assert agent_vault.InvalidIdentifierError is InvalidInputError
+    assert issubclass(GitSyncError, ConflictError) and issubclass(GitSyncError, VaultError)
+    err = error_from_code("untrusted", "signer not trusted")
+    assert isinstance(err, agent_vault.UntrustedError) and err.code == "untrusted"
+    assert isinstance(error_from_code("corrupt_vault", "x"), agent_vault.MetadataError)
+    with pytest.raises(agent_vault.InvalidIdentifierError):
+        raise error_from_code("invalid_input", "bad name")
 
 
 def test_context_manager_releases(vault: Home) -> None:

@@ -9,11 +9,11 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 
-from agent_vault import CorruptVaultError, Vault
+from agent_vault import ConflictError, CorruptVaultError, GitSyncError, Vault, VaultNotFoundError
 
 from conftest import Home, git, make_home
 
@@ -129,6 +129,13 @@ def test_local_upstream_pull_and_offline_warning(tmp_path: Path) -> None:
     agent_repo = tmp_path / "agent-clone"
     git("clone", "-q", str(bare), str(agent_repo), cwd=tmp_path, env=owner.env)
 
+    def get_recording(v: Vault) -> List[str]:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            assert v.get("app/token") == "token-v2"
+        assert all("token-v" not in str(w.message) for w in record)
+        return [str(w.message) for w in record]
+
     with Vault(repo_path=agent_repo, key_path=owner.key("bot")) as v:
         assert v.get("app/token") == "token-v1"
         owner.cli("set", "app/token", "-", input=b"token-v2")
@@ -136,9 +143,62 @@ def test_local_upstream_pull_and_offline_warning(tmp_path: Path) -> None:
         assert v.get("app/token") == "token-v2"
 
         bare.rename(tmp_path / "gone.git")  # the upstream is now unreachable
-        with pytest.warns(RuntimeWarning, match="could not update") as record:
-            assert v.get("app/token") == "token-v2"
-        assert all("token-v" not in str(w.message) for w in record)
+        first = get_recording(v)
+        assert len(first) == 1 and "could not update" in first[0] and str(agent_repo) in first[0]
+        assert get_recording(v) == []  # once per streak of failures
+        (tmp_path / "gone.git").rename(bare)
+        assert get_recording(v) == []  # back: the streak ends quietly
+        bare.rename(tmp_path / "gone.git")
+        assert len(get_recording(v)) == 1  # a new streak warns again
+        with pytest.raises(GitSyncError):
+            v.pull()  # an explicit pull reports the failure
+
+
+def test_pull_of_a_diverged_checkout_is_a_git_sync_error(tmp_path: Path) -> None:
+    owner = _owner_with_bot(tmp_path / "owner")
+    bare = tmp_path / "upstream.git"
+    _publish(owner, bare)
+    agent_repo = tmp_path / "agent-clone"
+    git("clone", "-q", str(bare), str(agent_repo), cwd=tmp_path, env=owner.env)
+    git("commit", "-q", "--allow-empty", "-m", "local", cwd=agent_repo, env=owner.env)
+    owner.cli("set", "app/token", "-", input=b"token-v2")
+    owner.git("push", "-q")
+    with Vault(repo_path=agent_repo, key_path=owner.key("bot")) as v:
+        with pytest.raises(GitSyncError) as info:
+            v.pull()
+        assert isinstance(info.value, ConflictError)
+        with pytest.warns(RuntimeWarning, match="could not update"):
+            assert v.get("app/token") == "token-v1"  # the local copy is served
+
+
+def test_url_credentials_are_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capfd: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    owner = _owner_with_bot(tmp_path / "owner")
+    url = "http://deploy:TOKEN@127.0.0.1:9/x.git"
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with pytest.raises(VaultNotFoundError) as info:
+            Vault(repo_path=url, key_path=owner.key("bot"))
+    shown = [str(info.value), repr(info.value), info.value.hint] + [str(w.message) for w in record]
+    assert "127.0.0.1:9" in str(info.value)
+    # An upstream with credentials that cannot be reached: the warning too.
+    bare = tmp_path / "upstream.git"
+    _publish(owner, bare)
+    agent_repo = tmp_path / "agent-clone"
+    git("clone", "-q", str(bare), str(agent_repo), cwd=tmp_path, env=owner.env)
+    git("remote", "set-url", "origin", url, cwd=agent_repo, env=owner.env)
+    with Vault(repo_path=agent_repo, key_path=owner.key("bot")) as v:
+        with pytest.warns(RuntimeWarning, match="could not update") as warned:
+            assert v.get("app/token") == "token-v1"
+        with pytest.raises(GitSyncError) as pulled:
+            v.pull()
+    shown += [str(w.message) for w in warned] + [str(pulled.value)]
+    out, err = capfd.readouterr()
+    assert all("TOKEN" not in text for text in shown + [out, err]), shown
+    assert all("TOKEN" not in p.name for p in home.rglob("*"))
 
 
 def test_auto_pull_false_never_pulls(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def _load_table(name: str) -> Dict[str, Any]:
 TABLE = _load_table("cases.json")
 HOSTILE = _load_table("hostile.json")
 
-# Every code of DESIGN.md §5 and the exception class the binding must raise.
+# Every code of docs/wasm-abi.md and the exception class the binding must raise.
 CLASSES = {
     "invalid_input": agent_vault.InvalidInputError,
     "vault_not_found": agent_vault.VaultNotFoundError,
@@ -62,7 +62,7 @@ def run_case(case: Dict[str, Any]) -> Any:
         if op == "get":
             return vault.get_bytes(case.get("secret", ""))
         if op == "list":
-            return [m.name for m in vault.list_secrets(group=case.get("group"))]
+            return [m.name for m in vault.list_secrets(group=case.get("group"), all=case.get("all", False))]
         if op == "agents":
             return [a.name for a in vault.list_agents()]
         if op == "check":

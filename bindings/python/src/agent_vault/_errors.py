@@ -1,23 +1,28 @@
-"""The error taxonomy of DESIGN.md §5, mapped to exception classes.
+"""The error codes of docs/wasm-abi.md as exception classes.
 
-The module reports every failure as a stable string code; this file only
-turns that code into the matching class. Messages come from core, which
-never puts secret material in them.
+The module classifies every failure; this file only turns its code into a
+class. Names of the original SDK (agent-vault-sdk) are kept as aliases of
+the class with the same meaning, so ``except MetadataError`` and
+``except CorruptVaultError`` catch the same errors.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Tuple, Type
+    from typing import Any, Tuple, Type
+
+
+class WasmError(Exception):
+    """Internal: a wasmtime error or trap, with wasmtime's message."""
 
 
 class VaultError(Exception):
     """Base class of every error agent_vault raises.
 
     ``code`` is the stable error code (``"secret_not_found"``, ...) shared by
-    the CLI, the WebAssembly module and every binding; ``hint`` optionally
-    says how to fix the problem ("" when there is none).
+    the CLI, the module and every binding; ``hint`` says how to fix the
+    problem ("" when there is nothing to say).
     """
 
     code: str = "internal"
@@ -30,36 +35,33 @@ class VaultError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} (hint: {self.hint})"
-        return self.message
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        # Keeps code and hint when an error crosses a process boundary
-        # (multiprocessing, concurrent.futures), which pickles it.
+        # Keeps code and hint across pickling (multiprocessing, futures).
         return (_rebuild, (type(self), self.message, self.code, self.hint))
 
 
-def _rebuild(cls: Type["VaultError"], message: str, code: str, hint: str) -> "VaultError":
+def _rebuild(cls: Type[VaultError], message: str, code: str, hint: str) -> VaultError:
     err = cls.__new__(cls)
     VaultError.__init__(err, message, code=code, hint=hint)
     return err
 
 
 class InvalidInputError(VaultError):
-    """A bad name, path, date or flag."""
+    """A bad name, path, date or option."""
 
     code = "invalid_input"
 
 
 class VaultNotFoundError(VaultError):
-    """No ``.agent-vault/`` at the path, or no key configured."""
+    """No vault at the path (or it cannot be fetched), or no key configured."""
 
     code = "vault_not_found"
 
 
 class SecretNotFoundError(VaultError):
-    """No such secret path."""
+    """No such secret."""
 
     code = "secret_not_found"
 
@@ -71,13 +73,13 @@ class NotAuthorizedError(VaultError):
 
 
 class InvalidKeyError(VaultError):
-    """Key text or key file unusable."""
+    """Key text or key file unusable, or the vault was opened without a key."""
 
     code = "invalid_key"
 
 
 class CorruptVaultError(VaultError):
-    """Malformed YAML, truncated or tampered ciphertext."""
+    """Malformed manifest or metadata, a symlink in the vault, damaged ciphertext."""
 
     code = "corrupt_vault"
 
@@ -88,26 +90,28 @@ class ConflictError(VaultError):
     code = "conflict"
 
 
-_BY_CODE: Dict[str, Type[VaultError]] = {
-    cls.code: cls
-    for cls in (
-        InvalidInputError,
-        VaultNotFoundError,
-        SecretNotFoundError,
-        NotAuthorizedError,
-        InvalidKeyError,
-        CorruptVaultError,
-        ConflictError,
-    )
-}
+class GitSyncError(ConflictError):
+    """``pull()`` could not fast-forward: a dirty, detached, ahead or diverged
+    checkout, no upstream, or an unreachable remote."""
+
+
+class UntrustedError(VaultError):
+    """The vault's history or signer is not trusted."""
+
+    code = "untrusted"
+
+
+# The original SDK's names.
+MetadataError = ManifestError = CorruptVaultError
+InvalidIdentifierError = InvalidInputError
+
+_BY_CODE = {cls.code: cls for cls in (InvalidInputError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError,
+                                      InvalidKeyError, CorruptVaultError, ConflictError, UntrustedError)}
 
 
 def error_from_code(code: str, message: str, hint: str = "") -> VaultError:
-    """Builds the exception for a code reported by the module.
-
-    An unknown code (a newer module, or ``internal``) still becomes a
-    ``VaultError`` that carries the code, so callers never lose it.
-    """
+    """The exception for a code the module reported. An unknown code (a newer
+    module, or ``internal``) is a VaultError that keeps the code."""
     cls = _BY_CODE.get(code)
     if cls is None:
         return VaultError(message, code=code or "internal", hint=hint)

@@ -1,61 +1,36 @@
-"""JSON for the module's request and response envelopes.
+"""JSON for the module's envelopes and host requests.
 
-The ``json`` package's decoder and encoder import ``re``, which alone
-costs a quarter of a cold get's start-up. The C accelerator they wrap,
-``_json``, needs none of it, so it is used directly when it behaves as
-expected; otherwise (another Python implementation) ``json`` is used.
+The ``json`` package imports ``re``, which alone costs a quarter of a cold
+get. The C accelerator it wraps, ``_json``, needs none of it, so it is used
+directly when it behaves as expected; otherwise ``json`` is.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional, Tuple, Union
+    from typing import Any, Callable, Optional, Tuple
 
 
 class _Context:
     """The settings json.JSONDecoder hands to the scanner."""
 
-    def __init__(self) -> None:
-        self.strict = True
-        self.object_hook = None
-        self.object_pairs_hook = None
-        self.parse_float = float
-        self.parse_int = int
-        self.parse_constant = self._constant
+    strict, object_hook, object_pairs_hook, parse_float, parse_int = True, None, None, float, int
 
     @staticmethod
-    def _constant(name: str) -> Any:
+    def parse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not valid here")
-
-
-def _encoder(quote: Callable[[str], str]) -> Callable[[Any], str]:
-    def encode(obj: Any) -> str:
-        if isinstance(obj, str):
-            return quote(obj)
-        if isinstance(obj, dict):
-            return "{" + ",".join(quote(k) + ":" + encode(v) for k, v in obj.items()) + "}"
-        if isinstance(obj, (list, tuple)):
-            return "[" + ",".join(encode(v) for v in obj) + "]"
-        if obj is True:
-            return "true"
-        if obj is False:
-            return "false"
-        if obj is None:
-            return "null"
-        if isinstance(obj, int):
-            return int.__repr__(obj)
-        raise TypeError(f"cannot send a {type(obj).__name__} to the module")
-
-    return encode
 
 
 def _accelerated() -> Optional[Tuple[Callable[[Any], str], Callable[[str, int], Tuple[Any, int]]]]:
     try:
-        from _json import encode_basestring_ascii, make_scanner
+        from _json import encode_basestring_ascii, make_encoder, make_scanner
 
-        encode = _encoder(encode_basestring_ascii)
-        scan = make_scanner(_Context())  # type: ignore[arg-type]
+        def refuse(obj: Any) -> Any:
+            raise TypeError(f"cannot send a {type(obj).__name__} to the module")
+
+        chunks = make_encoder(None, refuse, encode_basestring_ascii, None, ":", ",", False, False, False)
+        encode, scan = (lambda obj: "".join(chunks(obj, 0))), make_scanner(_Context())  # type: ignore[arg-type]
         sample = {"a": [1, -2, "\u00e9\n\"", True, False, None], "b": {}}
         text = encode(sample)
         if scan(text, 0) == (sample, len(text)) and text == '{"a":[1,-2,"\\u00e9\\n\\"",true,false,null],"b":{}}':
@@ -69,8 +44,7 @@ _fast = _accelerated()
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON with non-ASCII escaped, as ``json.dumps(obj,
-    separators=(",", ":"))`` writes it."""
+    """Compact JSON, non-ASCII escaped."""
     if _fast is not None:
         return _fast[0](obj)
     import json
@@ -78,13 +52,13 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
-def loads(data: Union[bytes, bytearray]) -> Any:
-    """Parses UTF-8 JSON; raises ValueError if it is not exactly one value."""
+def loads(data: bytes | bytearray | memoryview) -> Any:
+    """Parses UTF-8 JSON; raises ValueError unless it is exactly one value."""
+    text = str(data, "utf-8")
     if _fast is None:
         import json
 
-        return json.loads(data)
-    text = data.decode("utf-8")
+        return json.loads(text)
     start = len(text) - len(text.lstrip(" \t\n\r"))
     try:
         obj, end = _fast[1](text, start)
