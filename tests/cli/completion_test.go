@@ -64,7 +64,7 @@ func completionCases(e *clitest.Env, files string) []completionCase {
 		{[]string{"completions", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"list", "--j"}, []string{"--json"}},
 		{[]string{"mcp", "--au"}, []string{"--audit-log"}},
-		{[]string{"mcp", "--no-"}, []string{"--no-pull"}},
+		{[]string{"mcp", "--no-"}, []string{"--no-pull", "--no-reveal"}},
 		{[]string{"set", "x", "--group", "st"}, []string{"stripe"}},
 		{[]string{"set", "x", "--agents", "bot,"}, []string{"bot,ops"}},
 		{[]string{"set", "x", "--from-file", files + "/ce"}, []string{files + "/cert.pem"}},

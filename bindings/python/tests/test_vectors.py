@@ -10,6 +10,8 @@ collection error, so the run fails instead of passing with nothing checked.
 
 from __future__ import annotations
 
+import os
+
 import base64
 import json
 from typing import Any, Dict, List
@@ -46,17 +48,32 @@ CLASSES = {
     "invalid_key": agent_vault.InvalidKeyError,
     "corrupt_vault": agent_vault.CorruptVaultError,
     "conflict": agent_vault.ConflictError,
+    "untrusted": agent_vault.UntrustedError,
 }
 
 
 def run_case(case: Dict[str, Any]) -> Any:
     """Opens the fixture as the case says and runs its op."""
     vault_dir = VECTORS / case.get("vault", TABLE["vault"])
+    # A throwaway HOME per case: what one case's reader remembers of the
+    # fixture's signed version must not turn another's into a rollback.
+    import tempfile
+
+    old_home = os.environ.get("HOME")
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="av-vectors-home-")
+    try:
+        return _run_case(case, vault_dir)
+    finally:
+        if old_home is not None:
+            os.environ["HOME"] = old_home
+
+
+def _run_case(case: Dict[str, Any], vault_dir: Any) -> Any:
     if case["key"] == "none":
-        vault = Vault(vault_dir, metadata_only=True, auto_pull=False)
+        vault = Vault(vault_dir, metadata_only=True, auto_pull=False, owner=case.get("pin"), seen=case.get("seen"))
     else:
         key = VECTORS / TABLE["keys"] / f"{case['key']}.key"
-        vault = Vault(vault_dir, key_path=key, auto_pull=False)
+        vault = Vault(vault_dir, key_path=key, auto_pull=False, owner=case.get("pin"), seen=case.get("seen"))
     with vault:
         op = case["op"]
         if op == "get":

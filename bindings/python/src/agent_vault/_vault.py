@@ -33,6 +33,11 @@ class Vault:
     With ``auto_pull`` a repository whose branch tracks an upstream is
     fast-forwarded before reads (at most every ``pull_interval`` seconds); a
     failed pull warns once per streak of failures and the local copy is read.
+    Every read is checked against the owner's signature: ``owner`` (or
+    ``AGENT_VAULT_OWNER``) is the owner's verification key (``avowner1...``);
+    without it the pin file beside the key file, or the key the vault names
+    on first use. ``seen`` (``{"vault_id": ..., "version": n}``) is a signed
+    state already known, anything older being refused as a rollback.
 
     The module applies every rule; this class passes the options on. Calls
     on one instance are serialised by a lock.
@@ -47,6 +52,8 @@ class Vault:
         *,
         metadata_only: bool = False,
         pull_interval: float = 0.0,
+        owner: Optional[str] = None,
+        seen: Optional[Dict[str, Any]] = None,
     ) -> None:
         self._lock = RLock()
         self._closed = False
@@ -61,7 +68,10 @@ class Vault:
             "op": "open", "repo": os.fspath(repo_path) if repo_path is not None else "", "cwd": cwd,
             "home": "" if home == "~" else home, "key": {k: v for k, v in key.items() if v},
             "metadata_only": bool(metadata_only), "auto_pull": bool(auto_pull), "pull_interval": float(pull_interval),
+            "owner": owner or os.environ.get("AGENT_VAULT_OWNER", ""),
         }
+        if seen:
+            self._open_request["seen"] = seen
         self.identity = ""
         """The name of the identity: "owner", an agent's name, or ""."""
         self.recipient = ""
