@@ -1,5 +1,7 @@
 package osfs
 
+import "os"
+
 // Staging turns many atomic writes into one sync: each write leaves an
 // unsynced temporary file, and CommitStaged syncs them all at once before
 // renaming any into place. A crash before the renames leaves only the old
@@ -26,20 +28,20 @@ func (d *Dir) CommitStaged(discard bool) error {
 	d.mu.Unlock()
 	if discard {
 		for _, w := range writes {
-			d.root.Remove(w.tmp)
+			d.remove(w.tmp)
 		}
 		return nil
 	}
 	if err := d.syncStaged(writes); err != nil {
 		for _, w := range writes {
-			d.root.Remove(w.tmp)
+			d.remove(w.tmp)
 		}
 		return err
 	}
 	for i, w := range writes {
 		if err := d.place(w.tmp, w.name); err != nil {
 			for _, rest := range writes[i+1:] {
-				d.root.Remove(rest.tmp)
+				d.remove(rest.tmp)
 			}
 			return err
 		}
@@ -51,11 +53,11 @@ func (d *Dir) CommitStaged(discard bool) error {
 // cannot be synced at once.
 func (d *Dir) syncEach(writes []staged) error {
 	for _, w := range writes {
-		f, err := d.root.Open(w.tmp)
+		f, err := d.Open(w.tmp)
 		if err != nil {
 			return err
 		}
-		err = f.Sync()
+		err = f.(*os.File).Sync()
 		f.Close()
 		if err != nil {
 			return err
