@@ -117,11 +117,10 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 	if err != nil {
 		return "", err
 	}
+	// A staged file is left to the one sync at commit (see stage.go).
 	_, werr := f.Write(data)
 	if werr == nil && sync {
 		werr = f.Sync()
-	} else if werr == nil {
-		startWriteback(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
