@@ -189,7 +189,7 @@ func DecryptFile(data []byte, keys, passphrases []string) ([]byte, error) {
 		}
 		return nil, errorf(CodeInvalidKey, "no identities given")
 	}
-	return decryptFrom(src, maxSecretSize, ids...)
+	return decryptFrom(src, maxSecretSize, inOrder(ids))
 }
 
 // zero overwrites b, so plaintext does not linger in memory we control.

@@ -130,7 +130,11 @@ func ParseIdentity(data []byte) (*Identity, error) {
 	}
 	switch k := ids[0].(type) {
 	case *age.X25519Identity:
-		return &Identity{id: k, recipient: k.Recipient().String()}, nil
+		fast, err := newX25519Identity(k)
+		if err != nil {
+			return nil, err
+		}
+		return &Identity{id: fast, recipient: k.Recipient().String()}, nil
 	case *age.HybridIdentity:
 		return &Identity{id: k, recipient: k.Recipient().String()}, nil
 	}
@@ -170,7 +174,7 @@ func ParseRecipient(s string) (age.Recipient, error) {
 	if err != nil || len(rs) != 1 {
 		return nil, errorf(CodeCorruptVault, "invalid public key")
 	}
-	return rs[0], nil
+	return fastRecipient(rs[0])
 }
 
 // LoadIdentity resolves spec and parses the chosen key, calling read for a

@@ -4,13 +4,15 @@
 # figures. Sections:
 #   1-5  tests/bench/cmd/avbench: gets against recipients on every path
 #        (Go native, wazero, Python, Node, and the try-every-stanza
-#        libraries), cold starts, bulk owner operations, a large vault, the
-#        X25519 floor
+#        libraries), X25519 work against the floor (1b), cold starts, bulk
+#        owner operations in process and through the CLI with Git under
+#        taskset (3b), a large vault
 #   6    the module: compile with and without the cache, instantiate
 #   7-8  the Python and Node bindings' own benchmarks (bench.sh in each)
 # Arguments go to avbench (for example --quick to check the harness, or
-# --sections get,cold). BENCH_WAIT is how long to wait for a binding's
-# bench.sh to appear (default 0 seconds). Exits non-zero if anything fails.
+# --sections get,floors,cold,bulk,clibulk,large). BENCH_WAIT is how long
+# to wait for a binding's bench.sh to appear (default 0 seconds). Exits
+# non-zero if anything fails.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,12 +22,16 @@ mkdir -p "$out"
 if [ ! -x bin/agent-vault ] || [ ! -f build/agent_vault.wasm ]; then
 	make --no-print-directory build
 fi
-# GNU time measures the peak memory of the bulk commands.
-if [ ! -x /usr/bin/time ]; then
+# GNU time measures the peak memory of the bulk commands, strace their
+# system calls.
+need=()
+[ -x /usr/bin/time ] || need+=(time)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends time >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # wait_for prints the path once it exists, or nothing after BENCH_WAIT s.

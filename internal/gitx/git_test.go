@@ -2,6 +2,7 @@ package gitx
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,5 +123,95 @@ func TestCommitStagedThenRemovedFile(t *testing.T) {
 	}
 	if status := git(t, r.Dir, "status", "--porcelain"); status != "" {
 		t.Errorf("status afterwards:\n%s", status)
+// The blobs of a commit go into one pack, not one loose object each.
+func TestCommitPacksBlobs(t *testing.T) {
+	r := newRepo(t)
+	var paths []string
+	for i := range 40 {
+		p := filepath.ToSlash(filepath.Join("v", "s", strings.Repeat("x", i%3+1)+string(rune('a'+i%26))+strings.Repeat("0", i/26)))
+		write(t, filepath.Join(r.Dir, p), "ciphertext "+p)
+		paths = append(paths, p)
+	}
+	if err := r.Commit(context.Background(), "agent-vault: many", paths); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		id := git(t, r.Dir, "rev-parse", "HEAD:"+p)
+		if _, err := os.Stat(filepath.Join(r.Dir, ".git", "objects", id[:2], id[2:])); err == nil {
+			t.Fatalf("%s was written as a loose object", p)
+		}
+	}
+	if got := git(t, r.Dir, "cat-file", "-p", "HEAD:"+paths[7]); got != "ciphertext "+paths[7] {
+		t.Fatalf("blob reads back as %q", got)
+	}
+}
+
+// Git's automatic maintenance runs after the commit, not inside it, and
+// still does its work when the repository needs it.
+func TestCommitMaintenanceAfterCommit(t *testing.T) {
+	r := newRepo(t)
+	// A second pack (the commit's) calls for a gc, run in the foreground
+	// so the test can see its result.
+	git(t, r.Dir, "gc", "-q")
+	git(t, r.Dir, "config", "gc.autoPackLimit", "1")
+	git(t, r.Dir, "config", "gc.autoDetach", "false")
+	trace := filepath.Join(t.TempDir(), "trace.json")
+	t.Setenv("GIT_TRACE2_EVENT", trace)
+	if err := r.Commit(context.Background(), "agent-vault: test", changes(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each git process is named by its command; a child's session id
+	// begins with the id of the top-level process that started it.
+	var topLevel []string
+	names := map[string]string{}
+	under := map[string][]string{} // top-level session id: children's commands
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct{ Event, Sid, Name string }
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Event != "cmd_name" {
+			continue
+		}
+		if root, _, nested := strings.Cut(ev.Sid, "/"); nested {
+			under[root] = append(under[root], ev.Name)
+		} else {
+			names[ev.Sid] = ev.Name
+			topLevel = append(topLevel, ev.Name)
+		}
+	}
+	for sid, children := range under {
+		if names[sid] == "commit" && (slices.Contains(children, "maintenance") || slices.Contains(children, "gc")) {
+			t.Errorf("maintenance ran inside git commit: %v", children)
+		}
+	}
+	if i := slices.Index(topLevel, "commit"); i < 0 || !slices.Contains(topLevel[i:], "maintenance") {
+		t.Errorf("no maintenance after the commit: %v", topLevel)
+	}
+	if out := git(t, r.Dir, "count-objects", "-v"); !strings.Contains(out, "count: 0\n") || !strings.Contains(out, "packs: 1\n") {
+		t.Errorf("the gc did not run:\n%s", out)
+	}
+}
+
+// Without a configured identity the commit is made under a fallback one;
+// with one, under it.
+func TestCommitIdentity(t *testing.T) {
+	r := newRepo(t)
+	t.Setenv("HOME", t.TempDir()) // no global identity
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	if err := r.Commit(context.Background(), "agent-vault: test", changes(t, r)); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, r.Dir, "log", "-1", "--format=%an <%ae>"); got != "test <test@example.invalid>" {
+		t.Errorf("with an identity: committed as %s", got)
+	}
+	git(t, r.Dir, "config", "--unset", "user.name")
+	write(t, filepath.Join(r.Dir, "v/keep"), "3")
+	if err := r.Commit(context.Background(), "agent-vault: again", []string{"v/keep"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, r.Dir, "log", "-1", "--format=%an <%ae>"); got != "agent-vault <agent-vault@localhost>" {
+		t.Errorf("without user.name: committed as %s", got)
 	}
 }

@@ -18,9 +18,10 @@ import (
 // records every file it changes so the caller can commit exactly those.
 type Dir struct {
 	root *os.Root
-	fsys fs.FS
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// subs holds a handle per directory used (see subdirs.go).
+	subs    map[string]*os.Root
 	changed map[string]bool
 	// pending holds directories whose sync is deferred, nil when syncs
 	// are not deferred.
@@ -40,20 +41,35 @@ func Open(dir string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s: %w", dir, err)
 	}
-	return &Dir{root: root, fsys: root.FS(), changed: map[string]bool{}}, nil
+	return &Dir{root: root, changed: map[string]bool{}}, nil
 }
 
-// Close releases the directory handle.
-func (d *Dir) Close() error { return d.root.Close() }
+// Close releases the directory handles.
+func (d *Dir) Close() error {
+	d.closeSubs()
+	return d.root.Close()
+}
 
 // Open implements fs.FS.
-func (d *Dir) Open(name string) (fs.File, error) { return d.fsys.Open(name) }
+func (d *Dir) Open(name string) (fs.File, error) {
+	return open(d, name, func(r *os.Root, base string) (fs.File, error) {
+		f, err := r.Open(base)
+		if err != nil {
+			return nil, err // not a typed nil *os.File
+		}
+		return f, nil
+	})
+}
 
 // Lstat implements fs.ReadLinkFS.
-func (d *Dir) Lstat(name string) (fs.FileInfo, error) { return d.root.Lstat(name) }
+func (d *Dir) Lstat(name string) (fs.FileInfo, error) {
+	return open(d, name, (*os.Root).Lstat)
+}
 
 // ReadLink implements fs.ReadLinkFS.
-func (d *Dir) ReadLink(name string) (string, error) { return d.root.Readlink(name) }
+func (d *Dir) ReadLink(name string) (string, error) {
+	return open(d, name, (*os.Root).Readlink)
+}
 
 // WriteFile atomically replaces name: it writes a temporary file in the
 // same directory, syncs it, renames it over name and syncs the directory.
@@ -86,7 +102,11 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 		return "", err
 	}
 	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
-	create := func() (*os.File, error) { return d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm) }
+	create := func() (*os.File, error) {
+		return open(d, tmp, func(r *os.Root, base string) (*os.File, error) {
+			return r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		})
+	}
 	// The directory nearly always exists: make it only when it is missing.
 	f, err := create()
 	if errors.Is(err, fs.ErrNotExist) {
@@ -97,17 +117,16 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 	if err != nil {
 		return "", err
 	}
+	// A staged file is left to the one sync at commit (see stage.go).
 	_, werr := f.Write(data)
 	if werr == nil && sync {
 		werr = f.Sync()
-	} else if werr == nil {
-		startWriteback(f)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		d.root.Remove(tmp)
+		d.remove(tmp)
 		return "", werr
 	}
 	return tmp, nil
@@ -116,8 +135,12 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 // place renames a synced temporary file over name and syncs (or, while
 // deferred, schedules the sync of) its directory.
 func (d *Dir) place(tmp, name string) error {
-	if err := d.root.Rename(tmp, name); err != nil {
-		d.root.Remove(tmp)
+	// tmp is beside name: one directory handle serves both.
+	_, err := open(d, name, func(r *os.Root, base string) (struct{}, error) {
+		return struct{}{}, r.Rename(path.Base(tmp), base)
+	})
+	if err != nil {
+		d.remove(tmp)
 		return err
 	}
 	d.syncDir(path.Dir(name))
@@ -127,7 +150,7 @@ func (d *Dir) place(tmp, name string) error {
 
 // Remove deletes a file or an empty directory.
 func (d *Dir) Remove(name string) error {
-	fi, err := d.root.Lstat(name)
+	fi, err := d.Lstat(name)
 	if err != nil {
 		// Already gone, perhaps removed by an interrupted run whose change
 		// was never committed: record it so this run's commit includes it.
@@ -136,7 +159,10 @@ func (d *Dir) Remove(name string) error {
 		}
 		return err
 	}
-	if err := d.root.Remove(name); err != nil {
+	if fi.IsDir() {
+		d.forget(name)
+	}
+	if err := d.remove(name); err != nil {
 		return err
 	}
 	d.syncDir(path.Dir(name))
@@ -162,10 +188,16 @@ func (d *Dir) syncDir(dir string) {
 // fsyncDir syncs dir. Errors are ignored: some file systems cannot sync
 // directories, and the files' data is synced on its own.
 func (d *Dir) fsyncDir(dir string) {
-	if f, err := d.root.Open(dir); err == nil {
-		f.Sync()
+	if f, err := d.Open(dir); err == nil {
+		f.(*os.File).Sync()
 		f.Close()
 	}
+}
+
+// remove deletes one file or empty directory.
+func (d *Dir) remove(name string) error {
+	_, err := open(d, name, func(r *os.Root, base string) (struct{}, error) { return struct{}{}, r.Remove(base) })
+	return err
 }
 
 // DeferDirSyncs makes later writes and removals leave their directory sync

@@ -1,17 +1,6 @@
 package osfs
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
-
-// startWriteback asks the kernel to start writing f's data now, without
-// waiting: the disk works while the next secret is encrypted, and the sync
-// at commit finds little left to do.
-func startWriteback(f *os.File) {
-	unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-}
+import "golang.org/x/sys/unix"
 
 // syncStaged makes the staged files durable with one syncfs(2) of the
 // file system that holds the directory: a single flush instead of one

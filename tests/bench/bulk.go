@@ -144,11 +144,13 @@ func linkTree(src, dst string) error {
 // the last (RemoveAgent) must be undone by Restore.
 func (b *Bulk) Ops() []BulkOp {
 	n := len(b.V.Secrets)
+	extra := BulkExtraGroups * BulkExtraSecrets
 	return []BulkOp{
-		{Name: "grant", Secrets: n, Run: b.Grant},
-		{Name: "revoke", Secrets: n, Run: b.Revoke, Setup: b.Grant},
-		{Name: "recover-agent", Secrets: n, Run: b.RecoverAgent},
-		{Name: "remove-agent (5 groups)", Secrets: n + BulkExtraGroups*BulkExtraSecrets, Run: b.RemoveAgent},
+		{Name: "grant", Secrets: n, Recipients: n * (BulkAgents + 2), Run: b.Grant},
+		{Name: "revoke", Secrets: n, Recipients: n * (BulkAgents + 1), Run: b.Revoke, Setup: b.Grant},
+		{Name: "recover-agent", Secrets: n, Recipients: n * (BulkAgents + 1), Run: b.RecoverAgent},
+		// The leaver's small groups are left to the owner alone.
+		{Name: "remove-agent (5 groups)", Secrets: n + extra, Recipients: n*BulkAgents + extra, Run: b.RemoveAgent},
 	}
 }
 
@@ -156,7 +158,9 @@ func (b *Bulk) Ops() []BulkOp {
 type BulkOp struct {
 	Name    string
 	Secrets int
-	Run     func(workers int) error
+	// Recipients is the number of stanzas written, over all secrets.
+	Recipients int
+	Run        func(workers int) error
 	// Setup, if set, must run first on a restored vault.
 	Setup func(workers int) error
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -98,6 +99,34 @@ func BenchmarkX25519(b *testing.B) {
 	for b.Loop() {
 		if _, err := priv.ECDH(peer.PublicKey()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFloors times X25519 work (age's types against core's, a 1-agent
+// get) interleaved with the floor in the same rounds, and reports each as
+// floors: <case>-floors (wall time), <case>-cpu-floors (the thread's CPU
+// time), and for files <case>-floors/recipient. One
+// iteration is a whole interleaved run: use -benchtime=1x.
+func BenchmarkFloors(b *testing.B) {
+	ws, err := X25519Work(b.TempDir(), 23)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := Interleave(Cases(ws), 9, 100*time.Millisecond)
+		if err != nil {
+			b.Fatal(err)
+		}
+		floor, floorCPU := res[FloorCase].Median, res[FloorCase].CPU
+		b.ReportMetric(float64(floor.Nanoseconds()), "floor-ns")
+		for _, w := range ws[1:] {
+			f, c := Ratio(res[w.Name].Median, floor), Ratio(res[w.Name].CPU, floorCPU)
+			b.ReportMetric(f, w.Name+"-floors")
+			b.ReportMetric(c, w.Name+"-cpu-floors")
+			if w.Recipients > 1 {
+				b.ReportMetric(f/float64(w.Recipients), w.Name+"-floors/recipient")
+			}
 		}
 	}
 }

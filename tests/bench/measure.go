@@ -2,8 +2,11 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Case is one thing to time. Run does one operation.
@@ -16,9 +19,13 @@ type Case struct {
 }
 
 // Result is the timing of one case: the median and the fastest of its
-// per-round averages.
+// per-round averages, and the median of its per-round CPU time per call.
+// CPU is the measuring thread's own (CLOCK_THREAD_CPUTIME_ID): it leaves
+// out the time spent waiting for a core on a loaded machine, and work the
+// case hands to other goroutines (the garbage collector's included).
 type Result struct {
 	Median, Min time.Duration
+	CPU         time.Duration
 	Calls       int
 }
 
@@ -29,7 +36,10 @@ type Result struct {
 // average per case, and the median over rounds resists bursts of load from
 // other processes.
 func Interleave(cases []Case, rounds int, perRound time.Duration) (map[string]Result, error) {
+	runtime.LockOSThread() // so the thread's CPU clock is this goroutine's
+	defer runtime.UnlockOSThread()
 	samples := make(map[string][]time.Duration, len(cases))
+	cpu := make(map[string][]time.Duration, len(cases))
 	calls := map[string]int{}
 	for _, c := range cases { // warm-up: caches, lazily built state
 		if err := c.Run(); err != nil {
@@ -40,7 +50,7 @@ func Interleave(cases []Case, rounds int, perRound time.Duration) (map[string]Re
 		for k := range cases {
 			c := cases[(r+k)%len(cases)]
 			n := 0
-			start := time.Now()
+			start, cpu0 := time.Now(), ThreadCPU()
 			for {
 				if err := c.Run(); err != nil {
 					return nil, fmt.Errorf("%s: %w", c.Name, err)
@@ -51,15 +61,26 @@ func Interleave(cases []Case, rounds int, perRound time.Duration) (map[string]Re
 				}
 			}
 			samples[c.Name] = append(samples[c.Name], time.Since(start)/time.Duration(n))
+			cpu[c.Name] = append(cpu[c.Name], (ThreadCPU()-cpu0)/time.Duration(n))
 			calls[c.Name] += n
 		}
 	}
 	out := make(map[string]Result, len(cases))
 	for name, s := range samples {
 		slices.Sort(s)
-		out[name] = Result{Median: median(s), Min: s[0], Calls: calls[name]}
+		slices.Sort(cpu[name])
+		out[name] = Result{Median: median(s), Min: s[0], CPU: median(cpu[name]), Calls: calls[name]}
 	}
 	return out, nil
+}
+
+// ThreadCPU is the CPU time the calling thread has used.
+func ThreadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 func median(s []time.Duration) time.Duration {

@@ -233,7 +233,9 @@ func seal(d *osfs.Dir, owner *core.Identity) error {
 func commitAll(dir string) error {
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
-		{"add", "-A", "--force", core.DirName},
+		// One pack, as a repository that has been gc'd holds its blobs,
+		// rather than a loose object per file.
+		{"-c", "core.bigFileThreshold=0", "add", "-A", "--force", core.DirName},
 		{"-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "gc.auto=0", "commit", "-q", "-m", "bench vault"},
 	} {
 		cmd := exec.Command("git", args...)

@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&c.nodeDir, "node-dir", "", "bindings/node with its node_modules (empty: skip Node)")
 	flag.StringVar(&c.tmp, "tmp", os.TempDir(), "directory for the benchmark vaults")
 	flag.BoolVar(&c.quick, "quick", false, "small vaults and few rounds, to check the harness")
-	flag.StringVar(&sections, "sections", "get,cold,bulk,large", "sections to run")
+	flag.StringVar(&sections, "sections", "get,floors,cold,bulk,clibulk,large", "sections to run")
 	flag.StringVar(&out, "out", "", "also write the report to this file")
 	flag.BoolVar(&keep, "keep", false, "keep the benchmark vaults")
 	flag.Parse()
@@ -103,8 +103,10 @@ func run(c *config, out string, keep bool) error {
 		fn   func(*config, *report) error
 	}{
 		{"get", sectionGet},
+		{"floors", sectionFloors},
 		{"cold", sectionCold},
 		{"bulk", sectionBulk},
+		{"clibulk", sectionCLIBulk},
 		{"large", sectionLarge},
 	}
 	for _, s := range steps {
