@@ -123,6 +123,9 @@ func TestCommitStagedThenRemovedFile(t *testing.T) {
 	}
 	if status := git(t, r.Dir, "status", "--porcelain"); status != "" {
 		t.Errorf("status afterwards:\n%s", status)
+	}
+}
+
 // The blobs of a commit go into one pack, not one loose object each.
 func TestCommitPacksBlobs(t *testing.T) {
 	r := newRepo(t)

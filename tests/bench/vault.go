@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package bench holds the Go benchmarks (run with `go test -bench . ./tests/bench`),
 // the vault builder they share, and the pieces of the side-by-side report
 // that `make bench` prints (cmd/avbench).
