@@ -100,7 +100,7 @@ v.reload();`,
 function tsc(dir, files) {
   return spawnSync(
     process.execPath,
-    [TSC, "--strict", "--noEmit", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "", ...files],
+    [TSC, "--strict", "--noEmit", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", ...files],
     { cwd: dir, encoding: "utf8" },
   );
 }
