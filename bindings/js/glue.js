@@ -1,8 +1,6 @@
-// The glue between JavaScript and agent_vault.wasm (docs/wasm-abi.md),
-// shared by the Node package and the browser page. It must stay free of
-// Node-only APIs (no node: imports, process, fs or Buffer). A host object
-// gives the module its files and git; the reader inside the module decides
-// everything else.
+// The glue between JavaScript and agent_vault.wasm (docs/wasm-abi.md), shared
+// by the Node package and the browser page, so it uses no Node-only API. A
+// host object gives the module files and git; the reader inside decides the rest.
 
 /** The ABI version this glue speaks; a module reporting another is refused. */
 export const ABI_VERSION = 2;
@@ -12,10 +10,7 @@ export class VaultError extends Error {
   static code = "internal";
   static number = 1;
 
-  /**
-   * @param {string} message
-   * @param {{code?: string, number?: number, hint?: string}} [details]
-   */
+  /** @param {string} message @param {{code?: string, number?: number, hint?: string}} [details] */
   constructor(message, details = {}) {
     super(message);
     this.name = new.target.name;
@@ -45,31 +40,22 @@ export const ConflictError = kind("ConflictError", "conflict", 8);
 /** Not covered by a valid owner signature, rolled back, or a pin mismatch. */
 export const UntrustedError = kind("UntrustedError", "untrusted", 10);
 
-/** Each stable error code's class; the one table every binding maps with. */
-export const ERROR_CLASSES = Object.freeze(
-  Object.fromEntries(
-    [VaultError, InvalidInputError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError,
-      InvalidKeyError, CorruptVaultError, ConflictError, UntrustedError].map((c) => [c.code, c]),
-  ),
-);
+/** Each stable error code's class: the one table errors are mapped with. */
+export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
+  [VaultError, InvalidInputError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError, InvalidKeyError,
+    CorruptVaultError, ConflictError, UntrustedError].map((c) => [c.code, c]),
+));
 
-/**
- * The class for an envelope's `error` ({code, number, message, hint}). An
- * unknown code (a newer module) is a plain VaultError that keeps the code.
- * @returns {VaultError}
- */
+/** The error for an envelope's `error`; an unknown code (a newer module) is a VaultError keeping it. */
 export function errorFromEnvelope(e = {}) {
   const Cls = ERROR_CLASSES[e.code] ?? VaultError;
   return new Cls(e.message || e.code || "unknown error", { code: e.code, number: e.number, hint: e.hint });
 }
 
-// Chunks keep String.fromCharCode under the engine's argument limit.
-const CHUNK = 0x8000;
-
-/** Standard base64 of bytes (atob/btoa exist in browsers and Node). */
+/** Standard base64 of bytes; chunked to stay under the engine's argument limit. */
 export function bytesToBase64(bytes) {
   let bin = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK));
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return btoa(bin);
 }
 
@@ -83,8 +69,8 @@ export function base64ToBytes(b64) {
 
 /**
  * A WASI random_get that only ever uses crypto.getRandomValues and fails
- * closed without it: the shim would fall back to Math.random.
- * @param {() => WebAssembly.Memory} memory looked up per call (memory grows)
+ * closed without it (the shim's own falls back to Math.random).
+ * @param {() => WebAssembly.Memory} memory looked up per call: memory grows
  */
 export function secureRandomGet(memory) {
   return (ptr, len) => {
@@ -99,85 +85,53 @@ export function secureRandomGet(memory) {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// Host errors by Node errno; any host may also throw {kind, message}.
+// Host errors by errno; a host may also throw {kind, message}.
 const ERRNO_KINDS = { ENOENT: "not_found", ENOTDIR: "not_dir", EACCES: "permission", EPERM: "permission" };
 
-// The host ops (docs/wasm-abi.md, "Host imports") as calls on a host object.
-// A host without a method (the browser has no git and cannot write)
-// answers that op with a failure.
-const HOST_OPS = {
-  lstat: (h, r) => h.lstat(r.path),
-  read: (h, r) => h.read(r.path, r.limit),
-  readdir: (h, r) => ({ entries: h.readdir(r.path) }),
-  git: (h, r) => h.git(r.dir, r.args ?? []),
-  mkdir: (h, r) => h.mkdir(r.path) ?? {},
-  rename: (h, r) => h.rename(r.from, r.to) ?? {},
-  remove_all: (h, r) => h.removeAll(r.path) ?? {},
-  write: (h, r) => {
-    const data = base64ToBytes(r.data ?? "");
-    try {
-      return h.write(r.path, data) ?? {};
-    } finally {
-      data.fill(0);
-    }
-  },
-};
-const HOST_METHODS = { remove_all: "removeAll" };
+// The host ops of docs/wasm-abi.md: a host object has a method per op,
+// taking the request. One it lacks (the browser has no git and cannot
+// write) is answered with a failure.
+const HOST_OPS = new Set(["lstat", "read", "readdir", "git", "mkdir", "rename", "remove_all", "write"]);
 
 /**
- * One host answer: a status byte, then the file's bytes for read and JSON
- * otherwise. Nothing thrown by the host reaches the module.
- * @param {object} host
- * @param {Uint8Array} reqBytes
- * @returns {Uint8Array}
+ * The answer to one host request: a status byte, then the file's bytes for
+ * read, JSON otherwise. Nothing the host throws reaches the module. A byte
+ * array the host returns is zeroed once copied (it may be a key file).
  */
 export function serveHost(host, reqBytes) {
-  let req;
+  let status = 0;
+  let payload;
   try {
-    req = JSON.parse(decoder.decode(reqBytes));
-    const op = HOST_OPS[req.op];
-    if (!op) throw { kind: "other", message: `unknown host op ${String(req.op).slice(0, 40)}` };
-    if (typeof host[HOST_METHODS[req.op] ?? req.op] !== "function") {
-      throw { kind: "other", message: `${req.op} is not available here` };
-    }
-    const out = op(host, req);
-    if (!(out instanceof Uint8Array)) return answer(0, encoder.encode(JSON.stringify(out)));
-    try {
-      return answer(0, out);
-    } finally {
-      out.fill(0); // it may be a key file
-    }
+    const req = JSON.parse(decoder.decode(reqBytes));
+    if (!HOST_OPS.has(req.op)) throw { kind: "other", message: `unknown host op ${String(req.op).slice(0, 40)}` };
+    if (typeof host[req.op] !== "function") throw { kind: "other", message: `${req.op} is not available here` };
+    payload = host[req.op](req) ?? {};
   } catch (e) {
-    const kind = e?.kind ?? ERRNO_KINDS[e?.code] ?? "other";
-    const message = String(e?.message ?? e);
-    return answer(1, encoder.encode(JSON.stringify({ error: kind, message })));
+    status = 1;
+    payload = { error: e?.kind ?? ERRNO_KINDS[e?.code] ?? "other", message: String(e?.message ?? e) };
   }
-}
-
-function answer(status, payload) {
-  const out = new Uint8Array(payload.length + 1);
+  const bytes = payload instanceof Uint8Array ? payload : encoder.encode(JSON.stringify(payload));
+  const out = new Uint8Array(bytes.length + 1);
   out[0] = status;
-  out.set(payload, 1);
+  out.set(bytes, 1);
+  bytes.fill(0);
   return out;
 }
 
 /**
- * A fresh, initialised module instance whose host imports are served by
- * `host`. The instance is single-threaded and its calls are synchronous.
- * @param {WebAssembly.Module} compiled
- * @param {{shim: any, host: object, log?: (line: string) => void, onWarning?: (msg: string) => void}} opts
- *   `shim` is the pinned @bjorn3/browser_wasi_shim module; `log` receives
- *   the module's stderr (a Go crash report; the module never prints secrets).
+ * A fresh, initialised instance of `compiled` whose host imports `host`
+ * serves. `shim` is the pinned @bjorn3/browser_wasi_shim; `log` gets the
+ * module's stderr (a Go crash report: the module never prints secrets).
  * @returns {WasmVault}
  */
 export function instantiate(compiled, { shim, host, log = () => {}, onWarning = () => {} }) {
   const out = shim.ConsoleStdout.lineBuffered(log);
-  const stdin = new shim.OpenFile(new shim.File(new Uint8Array(0), { readonly: true }));
+  const stdin = new shim.OpenFile(new shim.File(new Uint8Array(0)));
   const wasi = new shim.WASI([], [], [stdin, out, out], { debug: false });
   let memory = null;
   wasi.wasiImport.random_get = secureRandomGet(() => memory);
   // host_call keeps its answer and host_result copies it, so the host
-  // never calls back into the module while the module is calling it.
+  // never calls into the module while the module is calling it.
   let pending = null;
   const agent_vault = {
     host_call(ptr, len) {
@@ -196,7 +150,7 @@ export function instantiate(compiled, { shim, host, log = () => {}, onWarning = 
   } catch (e) {
     if (!(e instanceof WebAssembly.LinkError)) throw e;
     throw new VaultError(`agent_vault.wasm does not fit this binding (ABI ${ABI_VERSION}): ${e.message}`, {
-      hint: "install matching versions of the package and agent_vault.wasm",
+      hint: MATCH,
     });
   }
   memory = instance.exports.memory;
@@ -204,49 +158,38 @@ export function instantiate(compiled, { shim, host, log = () => {}, onWarning = 
   return new WasmVault(instance.exports, onWarning);
 }
 
+const MATCH = "install matching versions of the package and agent_vault.wasm";
 const GET_HEAD = encoder.encode('{"ok":true,"result":{"value":"');
 const GET_TAIL = encoder.encode('"}}');
+const framed = (b) =>
+  b.length >= GET_HEAD.length + GET_TAIL.length &&
+  GET_HEAD.every((c, i) => b[i] === c) &&
+  GET_TAIL.every((c, i) => b[b.length - GET_TAIL.length + i] === c);
 
-function framed(b) {
-  if (b.length < GET_HEAD.length + GET_TAIL.length) return false;
-  for (let i = 0; i < GET_HEAD.length; i++) if (b[i] !== GET_HEAD[i]) return false;
-  for (let i = 1; i <= GET_TAIL.length; i++) if (b[b.length - i] !== GET_TAIL[GET_TAIL.length - i]) return false;
-  return true;
-}
-
-/** One module instance: requests in, results out, errors as classes. */
+/** One module instance: requests in, results out, errors as classes, warnings to `onWarning`. */
 export class WasmVault {
-  /**
-   * @param {WebAssembly.Exports} ex an initialised instance's exports
-   * @param {(msg: string) => void} [onWarning] receives each envelope warning
-   */
+  /** @param {WebAssembly.Exports} ex an initialised instance's exports @param {(msg: string) => void} [onWarning] */
   constructor(ex, onWarning = () => {}) {
     for (const name of ["memory", "av_abi_version", "av_alloc", "av_free", "av_call"]) {
       if (!ex || !(name in ex)) throw new VaultError(`not an agent-vault module: missing export ${name}`);
     }
     const abi = ex.av_abi_version();
     if (abi !== ABI_VERSION) {
-      throw new VaultError(`agent_vault.wasm speaks ABI version ${abi}, but this binding needs ${ABI_VERSION}`, {
-        hint: "install matching versions of the package and agent_vault.wasm",
-      });
+      const msg = `agent_vault.wasm speaks ABI version ${abi}, but this binding needs ${ABI_VERSION}`;
+      throw new VaultError(msg, { hint: MATCH });
     }
     this.ex = ex;
     this.onWarning = onWarning;
-    /** True once the module trapped; the instance must then be replaced. */
+    /** True once the module trapped: the instance must then be replaced. */
     this.broken = false;
   }
 
-  /**
-   * Sends one request; returns a copy of the response bytes. The request
-   * copy is zeroed (it may hold a key), and freeing the guest's response
-   * zeroes it (it may hold a secret).
-   * @param {object} request
-   * @returns {Uint8Array}
-   */
+  /** Sends a request and returns a copy of the response. The request bytes are zeroed (they may
+   * hold a key), and freeing the guest's response zeroes it (it may hold a secret). */
   raw(request) {
     if (this.broken) throw new VaultError("the agent-vault module crashed earlier; open the vault again");
-    const req = encoder.encode(JSON.stringify(request));
     const ex = this.ex;
+    const req = encoder.encode(JSON.stringify(request));
     try {
       const p = ex.av_alloc(req.length) >>> 0;
       if (p === 0) throw new VaultError("agent-vault module could not allocate a request buffer");
@@ -259,7 +202,7 @@ export class WasmVault {
       }
       if (packed === 0n) throw new VaultError("agent-vault module rejected the request buffer");
       const rp = Number(packed >> 32n);
-      // Read memory.buffer only now: the call may have grown memory.
+      // memory.buffer only now: the call may have grown memory.
       const resp = new Uint8Array(ex.memory.buffer, rp, Number(packed & 0xffffffffn)).slice();
       ex.av_free(rp);
       return resp;
@@ -272,52 +215,35 @@ export class WasmVault {
     }
   }
 
-  /** Sends a request; returns its result, shows its warnings, throws its error. */
+  /** Sends a request and returns its result; shows its warnings, throws its error. */
   call(request) {
     const resp = this.raw(request);
     try {
-      return this.unwrap(JSON.parse(decoder.decode(resp)));
+      return this.#unwrap(JSON.parse(decoder.decode(resp)));
     } finally {
       resp.fill(0);
     }
   }
 
-  /** @private */
-  unwrap(env) {
+  #unwrap(env) {
     for (const w of env?.warnings ?? []) this.onWarning(String(w));
     if (env?.ok === true) return env.result;
     throw errorFromEnvelope(env?.error);
   }
 
-  /**
-   * Opens a vault; `opts` are the open fields of docs/wasm-abi.md.
-   * @returns {{handle: number, identity: string, recipient: string, dir: string}}
-   */
-  open(opts) {
-    return this.call({ ...opts, op: "open" });
+  /** Opens a vault with the `open` fields of docs/wasm-abi.md: {handle, identity, recipient, dir}. */
+  open(fields) {
+    return this.call({ ...fields, op: "open" });
   }
 
-  /**
-   * Decrypts one secret, binary-safe. A plain success is sliced without a
-   * JSON parse, which would copy the secret once more.
-   * @returns {Uint8Array}
-   */
+  /** Decrypts one secret, binary-safe. A plain success is sliced, not parsed: parsing copies the secret. */
   get(handle, secret) {
     const resp = this.raw({ op: "get", handle, secret });
     try {
-      if (framed(resp)) return base64ToBytes(decoder.decode(resp.subarray(GET_HEAD.length, resp.length - GET_TAIL.length)));
-      return base64ToBytes(this.unwrap(JSON.parse(decoder.decode(resp))).value);
+      if (framed(resp)) return base64ToBytes(decoder.decode(resp.subarray(GET_HEAD.length, -GET_TAIL.length)));
+      return base64ToBytes(this.#unwrap(JSON.parse(decoder.decode(resp))).value);
     } finally {
       resp.fill(0);
     }
-  }
-
-  /**
-   * Raw age decryption, for the age conformance vectors.
-   * @param {{identities?: string[], passphrases?: string[], ciphertext: Uint8Array}} o
-   */
-  decrypt({ identities = [], passphrases = [], ciphertext }) {
-    const r = this.call({ op: "decrypt", identities, passphrases, ciphertext: bytesToBase64(ciphertext) });
-    return base64ToBytes(r.plaintext);
   }
 }

@@ -1,97 +1,68 @@
-// agent-vault for Node.js: read secrets from an agent-vault repository.
-// The reader (finding, cloning and pulling the vault, the key, every rule)
-// runs inside agent_vault.wasm; this file passes the user's options to it,
-// maps its errors and shows its warnings.
+// agent-vault for Node.js. The reader (finding, fetching and pulling the
+// vault, the key, every rule) runs inside agent_vault.wasm; this file passes
+// the user's options to it, maps its errors and shows its warnings.
 
 import os from "node:os";
 import { InvalidInputError } from "../shared/glue.js";
 import { newInstance } from "./runtime.js";
 
 export {
-  ABI_VERSION,
-  VaultError,
-  VaultNotFoundError,
-  SecretNotFoundError,
-  NotAuthorizedError,
-  InvalidKeyError,
-  InvalidInputError,
-  CorruptVaultError,
-  ConflictError,
-  UntrustedError,
+  ABI_VERSION, VaultError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError, InvalidKeyError,
+  InvalidInputError, CorruptVaultError, ConflictError, UntrustedError,
   // The original Node SDK's names, as aliases of the classes above.
-  CorruptVaultError as ManifestError,
-  CorruptVaultError as MetadataError,
-  InvalidInputError as InvalidIdentifierError,
-  ConflictError as GitSyncError,
+  CorruptVaultError as ManifestError, CorruptVaultError as MetadataError,
+  InvalidInputError as InvalidIdentifierError, ConflictError as GitSyncError,
 } from "../shared/glue.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-const defaultWarn = (message) => process.stderr.write(`agent-vault: warning: ${message}\n`);
 const toDate = (s) => (s ? new Date(s) : undefined);
+const stderrWarning = (message) => process.stderr.write(`agent-vault: warning: ${message}\n`);
 
 /**
- * An agent-vault repository opened with one identity. Every call runs to
- * completion synchronously inside the Vault's own module instance, so
- * calls on one Vault never interleave.
+ * An agent-vault repository opened with one identity, in a module instance
+ * of its own. Every call runs to completion synchronously, so calls on one
+ * Vault never interleave.
  */
 export class Vault {
-  /**
-   * @param {import("../index.d.cts").VaultOptions} [options]
-   */
+  /** @param {import("../index.d.cts").VaultOptions} [options] */
   constructor(options = {}) {
-    const { repoPath = "", keyPath, keyStr, keyString = keyStr, metadataOnly = false } = options;
-    const { autoPull = true, pullInterval = 0, onWarning = defaultWarn } = options;
-    const key = { path: keyPath, text: keyString, env: process.env.AGENT_VAULT_KEY };
-    this._warn = onWarning;
+    const { repoPath = "", keyPath, keyStr, keyString = keyStr, metadataOnly = false, autoPull = true } = options;
+    this._warn = options.onWarning ?? stderrWarning;
     this._open = {
       repo: repoPath,
       cwd: process.cwd(),
       home: os.homedir(),
-      key,
+      key: { path: keyPath, text: keyString, env: process.env.AGENT_VAULT_KEY },
       metadata_only: metadataOnly,
       auto_pull: autoPull,
-      pull_interval: pullInterval,
+      pull_interval: options.pullInterval ?? 0,
     };
     this._start();
   }
 
-  /** @private */
+  /** @private Opens the vault in a new instance; sets path, identity and recipient (index.d.cts). */
   _start() {
     this._wasm = newInstance((m) => this._warn(m));
     const r = this._wasm.open(this._open);
-    this._handle = r.handle;
-    /** The local repository directory (for a URL, its copy in ~/.agent-vault/cache). */
-    this.path = r.dir;
-    /** "owner", the agent's name, or "" (no key, or a key the vault does not list). */
-    this.identity = r.identity;
-    /** The age recipient of the key in use, or "". */
-    this.recipient = r.recipient;
+    [this._handle, this.path, this.identity, this.recipient] = [r.handle, r.dir, r.identity, r.recipient];
   }
 
   /** @private */
-  _call(op, fields = {}) {
+  _call(op, fields) {
     if (this._wasm === null) throw new InvalidInputError("the vault is closed", { hint: "open a new Vault" });
     if (this._wasm.broken) this._start(); // the module trapped: start over
-    return op === "get" ? this._wasm.get(this._handle, fields.secret) : this._wasm.call({ ...fields, op, handle: this._handle });
+    if (op === "get") return this._wasm.get(this._handle, fields);
+    return this._wasm.call({ ...fields, op, handle: this._handle });
   }
 
-  /**
-   * Decrypts a secret as bytes (binary-safe).
-   * @param {string} name e.g. "stripe/api-key"
-   * @returns {Promise<Uint8Array>}
-   */
+  /** Decrypts a secret as bytes (binary-safe). @returns {Promise<Uint8Array>} */
   async getBytes(name) {
-    return this._call("get", { secret: name });
+    return this._call("get", name);
   }
 
-  /**
-   * Decrypts a secret as UTF-8 text.
-   * @param {string} name
-   * @returns {Promise<string>}
-   */
+  /** Decrypts a secret as UTF-8 text. @returns {Promise<string>} */
   async get(name) {
-    const bytes = this._call("get", { secret: name });
+    const bytes = this._call("get", name);
     try {
       return utf8.decode(bytes);
     } catch {
@@ -101,12 +72,7 @@ export class Vault {
     }
   }
 
-  /**
-   * Metadata (never values) of the secrets this key can read, sorted by
-   * name; `all` lists every secret.
-   * @param {string | {group?: string, all?: boolean}} [group]
-   * @param {{all?: boolean}} [options]
-   */
+  /** Metadata (never values) of the secrets this key can read, sorted by name; `all` lists every secret. */
   listSecrets(group, { all = false } = {}) {
     if (typeof group === "object" && group !== null) ({ group, all = false } = group);
     return this._call("list", { group, all }).secrets.map((s) => ({
@@ -115,9 +81,6 @@ export class Vault {
       createdAt: toDate(s.created),
       rotatedAt: toDate(s.rotated),
       expiresAt: toDate(s.expires),
-      created: toDate(s.created),
-      rotated: toDate(s.rotated),
-      expires: toDate(s.expires),
       authorizedAgents: s.authorized_agents ?? [],
     }));
   }
@@ -137,15 +100,12 @@ export class Vault {
     return this._call("agents").groups.map((g) => ({ name: g.name, secrets: g.secrets ?? [], agents: g.agents ?? [] }));
   }
 
-  /**
-   * The read-only audit (expired secrets, half-done changes, ...).
-   * @param {{now?: Date}} [options]
-   */
+  /** The read-only audit (expired secrets, half-done changes, ...) at `now`. */
   check({ now } = {}) {
     return this._call("check", { now: now?.toISOString().replace(/\.\d{3}Z$/, "Z") }).findings;
   }
 
-  /** Fast-forwards from the upstream now; a failure throws (ConflictError). */
+  /** Fast-forwards from the upstream now; throws GitSyncError (ConflictError) when it cannot. */
   pull() {
     this._call("pull");
   }

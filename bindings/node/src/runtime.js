@@ -10,15 +10,18 @@ import { nodeHost } from "./host.js";
 
 const WASM_URL = new URL("../agent_vault.wasm", import.meta.url);
 
-// V8 tiers hot wasm functions up to TurboFan on background threads once
-// they have spent a budget. Go's start-up spends it in hundreds of large
-// functions, and compiling them cost a short process more CPU than the
-// whole get. V8 11 (Node 20) fixes a module's budgets when it compiles the
-// module, so a larger one is set only around that compile: functions that
-// stay hot still tier up, and other modules are unaffected. Other V8
-// versions and a budget given on the command line are left alone.
-const START_BUDGET = 300_000_000;
-const V8_11_BUDGET = 1_800_000;
+// Two V8 settings hold only while the module compiles (flags given on the
+// command line are kept). Function bodies are validated at their first call,
+// so start-up does not validate 6 MB of code it never runs; other modules
+// get eager validation back at once. V8 11 (Node 20) fixes a module's tier-up
+// budget at compile time; a larger one keeps Go's start-up from sending
+// hundreds of large functions to the optimising compiler.
+const FLAGS = [["wasm-lazy-validation", "--wasm-lazy-validation", "--no-wasm-lazy-validation"]];
+if (process.versions.v8.startsWith("11.")) {
+  FLAGS.push(["wasm-tiering-budget", "--wasm-tiering-budget=300000000", "--wasm-tiering-budget=1800000"]);
+}
+const given = (name) =>
+  process.execArgv.some((a) => a.replaceAll("_", "-").replace("--no-", "--").startsWith(`--${name}`));
 
 let compiled = null;
 
@@ -31,20 +34,16 @@ function compile() {
       hint: "the package is incomplete: reinstall it, or run `make build` in a source checkout",
     });
   }
-  const raise =
-    process.versions.v8.startsWith("11.") && !process.execArgv.some((a) => /^--wasm[-_]tiering[-_]budget\b/.test(a));
-  if (raise) v8.setFlagsFromString(`--wasm-tiering-budget=${START_BUDGET}`);
+  const set = FLAGS.filter(([name]) => !given(name));
+  for (const [, on] of set) v8.setFlagsFromString(on);
   try {
     return new WebAssembly.Module(bytes);
   } finally {
-    if (raise) v8.setFlagsFromString(`--wasm-tiering-budget=${V8_11_BUDGET}`);
+    for (const [, , off] of set) v8.setFlagsFromString(off);
   }
 }
 
-/**
- * A fresh, initialised module instance.
- * @param {(msg: string) => void} [onWarning] receives the reader's warnings
- */
+/** A fresh, initialised module instance; `onWarning` receives the reader's warnings. */
 export function newInstance(onWarning) {
   compiled ??= compile();
   const log = (line) => process.stderr.write(`agent-vault (wasm): ${line}\n`);

@@ -74,26 +74,26 @@ test("lstat and readdir report a symlink as a symlink and never follow it", () =
   fs.writeFileSync(path.join(outside, "target"), "outside");
   fs.symlinkSync(path.join(outside, "target"), path.join(secrets, "link"));
   fs.symlinkSync(outside, path.join(secrets, "dirlink"));
-  assert.equal(nodeHost.lstat(path.join(secrets, "link")).type, "symlink");
-  assert.equal(nodeHost.lstat(path.join(secrets, "dirlink")).type, "symlink");
-  const byName = Object.fromEntries(nodeHost.readdir(secrets).map((e) => [e.name, e.type]));
+  assert.equal(nodeHost.lstat({ path: path.join(secrets, "link") }).type, "symlink");
+  assert.equal(nodeHost.lstat({ path: path.join(secrets, "dirlink") }).type, "symlink");
+  const byName = Object.fromEntries(nodeHost.readdir({ path: secrets }).entries.map((e) => [e.name, e.type]));
   assert.deepEqual([byName.link, byName.dirlink, byName.postgres], ["symlink", "symlink", "dir"]);
-  const st = nodeHost.lstat(path.join(secrets, "postgres/conn.enc"));
+  const st = nodeHost.lstat({ path: path.join(secrets, "postgres/conn.enc") });
   assert.equal(st.type, "file");
   assert.equal(st.size, fs.statSync(path.join(secrets, "postgres/conn.enc")).size);
   assert.equal(st.mode, fs.statSync(path.join(secrets, "postgres/conn.enc")).mode & 0o777);
-  assert.throws(() => nodeHost.lstat(path.join(secrets, "missing")), { code: "ENOENT" });
+  assert.throws(() => nodeHost.lstat({ path: path.join(secrets, "missing") }), { kind: "not_found" });
 });
 
 test("read returns at most limit+1 bytes", () => {
   const dir = tempDir();
   const f = path.join(dir, "f");
   fs.writeFileSync(f, Buffer.alloc(1000, 7));
-  assert.equal(nodeHost.read(f, 10).length, 11);
-  assert.equal(nodeHost.read(f, 999).length, 1000);
-  assert.equal(nodeHost.read(f, 5000).length, 1000);
+  assert.equal(nodeHost.read({ path: f, limit: 10 }).length, 11);
+  assert.equal(nodeHost.read({ path: f, limit: 999 }).length, 1000);
+  assert.equal(nodeHost.read({ path: f, limit: 5000 }).length, 1000);
   fs.writeFileSync(f, "");
-  assert.equal(nodeHost.read(f, 10).length, 0);
+  assert.equal(nodeHost.read({ path: f, limit: 10 }).length, 0);
 });
 
 test("a key file larger than the reader allows is refused without being read whole", () => {
@@ -102,9 +102,9 @@ test("a key file larger than the reader allows is refused without being read who
   fs.writeFileSync(big, Buffer.alloc(200_000, 0x41));
   const realRead = nodeHost.read;
   const limits = [];
-  nodeHost.read = (p, limit) => {
-    const data = realRead(p, limit);
-    if (p === big) limits.push([limit, data.length]);
+  nodeHost.read = (req) => {
+    const data = realRead(req);
+    if (req.path === big) limits.push([req.limit, data.length]);
     return data;
   };
   try {
@@ -118,20 +118,20 @@ test("a key file larger than the reader allows is refused without being read who
   assert.deepEqual(limits, [[limits[0][0], limits[0][0] + 1]], "the key file was read past limit+1");
 });
 
-test("write is atomic and private, mkdir is 0700, removeAll and rename work", () => {
+test("write is atomic and private, mkdir is 0700, remove_all and rename work", () => {
   const dir = tempDir();
   const state = path.join(dir, "a/b/state.json");
-  nodeHost.write(state, new TextEncoder().encode("one"));
-  nodeHost.write(state, new TextEncoder().encode("two"));
+  nodeHost.write({ path: state, data: Buffer.from("one").toString("base64") });
+  nodeHost.write({ path: state, data: Buffer.from("two").toString("base64") });
   assert.equal(fs.readFileSync(state, "utf8"), "two");
   assert.equal(fs.statSync(state).mode & 0o777, 0o600);
   assert.equal(fs.statSync(path.join(dir, "a/b")).mode & 0o777, 0o700);
   assert.deepEqual(fs.readdirSync(path.join(dir, "a/b")), ["state.json"], "a temporary file was left behind");
-  nodeHost.mkdir(path.join(dir, "c/d"));
+  nodeHost.mkdir({ path: path.join(dir, "c/d") });
   assert.equal(fs.statSync(path.join(dir, "c/d")).mode & 0o777, 0o700);
-  nodeHost.rename(path.join(dir, "c"), path.join(dir, "e"));
+  nodeHost.rename({ from: path.join(dir, "c"), to: path.join(dir, "e") });
   assert.ok(fs.existsSync(path.join(dir, "e/d")));
-  nodeHost.removeAll(path.join(dir, "e"));
+  nodeHost.remove_all({ path: path.join(dir, "e") });
   assert.ok(!fs.existsSync(path.join(dir, "e")));
 });
 

@@ -168,18 +168,18 @@ const json = (r) => JSON.parse(decoder.decode(r.payload));
 
 test("host answers: raw bytes for read, JSON otherwise, and the host's buffer is zeroed", () => {
   const file = Uint8Array.from([0, 1, 2, 255]);
-  const r = serve({ read: () => file }, { op: "read", path: "/k", limit: 10 });
+  const r = serve({ read: ({ path: p, limit }) => (p === "/k" && limit === 10 ? file : null) }, { op: "read", path: "/k", limit: 10 });
   assert.equal(r.status, 0);
   assert.deepEqual([...r.payload], [0, 1, 2, 255]);
   assert.ok(file.every((b) => b === 0), "the host's copy of the file was not zeroed");
-  const st = serve({ lstat: (p) => ({ type: "dir", size: 1, mode: 0o700, p }) }, { op: "lstat", path: "/d" });
+  const st = serve({ lstat: ({ path: p }) => ({ type: "dir", size: 1, mode: 0o700, p }) }, { op: "lstat", path: "/d" });
   assert.deepEqual([st.status, json(st)], [0, { type: "dir", size: 1, mode: 0o700, p: "/d" }]);
-  const ls = serve({ readdir: () => [{ name: "a", type: "file" }] }, { op: "readdir", path: "/d" });
+  const ls = serve({ readdir: () => ({ entries: [{ name: "a", type: "file" }] }) }, { op: "readdir", path: "/d" });
   assert.deepEqual(json(ls), { entries: [{ name: "a", type: "file" }] });
   let written;
-  const w = serve({ write: (p, d) => { written = [p, [...d]]; } }, { op: "write", path: "/s", data: "AAH/" });
-  assert.deepEqual([w.status, json(w), written], [0, {}, ["/s", [0, 1, 255]]]);
-  const rm = serve({ removeAll: () => {} }, { op: "remove_all", path: "/x" });
+  const w = serve({ write: (req) => { written = req; } }, { op: "write", path: "/s", data: "AAH/" });
+  assert.deepEqual([w.status, json(w), written], [0, {}, { op: "write", path: "/s", data: "AAH/" }]);
+  const rm = serve({ remove_all: () => {} }, { op: "remove_all", path: "/x" });
   assert.deepEqual([rm.status, json(rm)], [0, {}]);
 });
 
@@ -194,6 +194,8 @@ test("host failures become error kinds and never reach the module as exceptions"
     [{}, { op: "git", dir: "/", args: ["status"] }, "other"],
     [{}, { op: "mkdir", path: "/x" }, "other"],
     [{}, { op: "no_such_op" }, "other"],
+    // Only the protocol's ops reach the host, whatever else it has.
+    [{ put: () => ({}) }, { op: "put", path: "/x" }, "other"],
   ];
   for (const [host, req, kind] of cases) {
     const r = serve(host, req);

@@ -67,21 +67,22 @@ export function memoryHost(files) {
       nodes.delete(p);
       children.get(p.slice(0, p.lastIndexOf("/")) || "/")?.delete(p.slice(p.lastIndexOf("/") + 1));
     },
-    lstat(p) {
+    lstat({ path: p }) {
       if (!nodes.has(p)) throw notFound(p);
       const data = nodes.get(p);
       return data ? { type: "file", size: data.length, mode: 0o444 } : { type: "dir", size: 0, mode: 0o555 };
     },
-    read(p, limit) {
+    read({ path: p, limit }) {
       const data = nodes.get(p);
       if (!data) throw nodes.has(p) ? { kind: "other", message: `${p} is a directory` } : notFound(p);
       // A fresh copy: the glue zeroes what it is handed.
       return data.slice(0, limit + 1);
     },
-    readdir(p) {
+    readdir({ path: p }) {
       if (!nodes.has(p)) throw notFound(p);
       if (nodes.get(p)) throw { kind: "not_dir", message: `${p} is not a directory` };
-      return [...(children.get(p) ?? [])].map((name) => ({ name, type: nodes.get(`${p === "/" ? "" : p}/${name}`) ? "file" : "dir" }));
+      const type = (name) => (nodes.get(`${p === "/" ? "" : p}/${name}`) ? "file" : "dir");
+      return { entries: [...(children.get(p) ?? [])].map((name) => ({ name, type: type(name) })) };
     },
   };
 }
