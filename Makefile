@@ -3,6 +3,8 @@ GO      ?= go
 WASM    := build/agent_vault.wasm
 GOFILES := $(shell find core wasm cli internal -name '*.go' 2>/dev/null) go.mod go.sum
 WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/agent_vault.wasm bindings/web/agent_vault.wasm
+# The JS glue shared by the Node package and the browser page; the package ships a copy.
+GLUE_COPIES := bindings/node/shared/glue.js
 
 
 .PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat check bench clean
@@ -10,7 +12,7 @@ WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/ag
 all: build
 
 ## build: the CLI, the MCP server and the WebAssembly module (copied into every binding)
-build: cli wasm $(WASM_COPIES)
+build: cli wasm $(WASM_COPIES) $(GLUE_COPIES)
 
 cli: $(GOFILES)
 	$(GO) build -trimpath -o bin/agent-vault ./cli/agent-vault
@@ -25,6 +27,10 @@ $(WASM): $(GOFILES)
 $(WASM_COPIES): $(WASM)
 	@mkdir -p $(dir $@)
 	cp $(WASM) $@
+
+$(GLUE_COPIES): bindings/js/glue.js
+	@mkdir -p $(dir $@)
+	cp bindings/js/glue.js $@
 
 # The browser page imports the pinned WASI shim from bindings/web/node_modules.
 bindings/web/node_modules/.package-lock.json: bindings/web/package-lock.json
@@ -86,4 +92,4 @@ bench: build
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin build $(WASM_COPIES)
+	rm -rf bin build $(WASM_COPIES) $(GLUE_COPIES)

@@ -1,12 +1,16 @@
 // Side-by-side benchmark: agent-vault (Go core in WebAssembly) against the
 // `age-encryption` npm package, the path the original Node SDK took (read
-// the .enc file, decrypt it with the identity). Secrets with 1 and 100
-// recipients; cold (a new `node -e` process, start to plaintext) and warm
-// (one get in a running process). Cold runs are timed to the plaintext on
-// stdout and, separately, to process exit. Vaults are made with the CLI in a
-// throwaway HOME. Prints a markdown table of medians and ratios.
+// the .enc file, decrypt it with the identity). Secrets with 1, 10 and 100
+// recipients, read by the last of them; cold (a new `node` process, start
+// to plaintext, and to exit) and warm (one get in a running process).
+// Vaults are made with the CLI in a throwaway HOME. Prints a markdown table
+// of medians and ratios.
 //
-// Usage: node bench.mjs [--cold N] [--warm N]   (bench.sh builds everything first)
+// `--baseline DIR` adds another checkout's bindings/node (npm ci'd, module
+// built) to the cold runs, interleaved with the others, so a change is
+// measured against its parent in one run.
+//
+// Usage: node bench.mjs [--cold N] [--warm N] [--baseline DIR]   (bench.sh builds everything first)
 
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -22,10 +26,11 @@ const CLI = process.env.AGENT_VAULT_BIN || path.join(ROOT, "bin/agent-vault");
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  return i > 0 ? process.argv[i + 1] : dflt;
 }
-const COLD_RUNS = arg("--cold", 15);
-const WARM_RUNS = arg("--warm", 200);
+const COLD_RUNS = Number(arg("--cold", 15));
+const WARM_RUNS = Number(arg("--warm", 200));
+const BASELINE = arg("--baseline", "") && path.resolve(arg("--baseline"));
 const AGENTS = 99; // plus the owner: 100 recipients
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), "av-node-bench-"));
@@ -43,6 +48,7 @@ const env = {
   GIT_COMMITTER_EMAIL: "bench@example.invalid",
 };
 delete env.AGENT_VAULT_KEY;
+delete env.NODE_OPTIONS;
 
 function cli(...args) {
   execFileSync(CLI, args, { env, cwd: repo, stdio: ["ignore", "ignore", "pipe"] });
@@ -54,21 +60,21 @@ cli("init");
 const agents = Array.from({ length: AGENTS }, (_, i) => `a${String(i + 1).padStart(3, "0")}`);
 for (const a of agents) cli("add-agent", a);
 cli("set", "one/secret", "value-with-one-recipient");
+cli("set", "ten/secret", "value-with-10-recipients", "--agents", agents.slice(0, 9).join(","));
 cli("set", "many/secret", "value-with-100-recipients", "--agents", agents.join(","));
 
+const agentKey = (name) => path.join(home, ".agent-vault/agents", `${name}.key`);
 const scenarios = [
   { label: "1 recipient (owner)", secret: "one/secret", key: path.join(home, ".agent-vault/owner.key"), want: "value-with-one-recipient" },
-  {
-    label: "100 recipients (last agent)",
-    secret: "many/secret",
-    key: path.join(home, ".agent-vault/agents", `${agents.at(-1)}.key`),
-    want: "value-with-100-recipients",
-  },
+  { label: "10 recipients (last agent)", secret: "ten/secret", key: agentKey(agents[8]), want: "value-with-10-recipients" },
+  { label: "100 recipients (last agent)", secret: "many/secret", key: agentKey(agents.at(-1)), want: "value-with-100-recipients" },
 ];
 
 const identityOf = (keyFile) => fs.readFileSync(keyFile, "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"));
 const encFile = (secret) => path.join(repo, ".agent-vault/secrets", `${secret}.enc`);
 
+// The same program for this package and for the baseline: only the
+// directory it runs in (and so what "agent-vault" resolves to) differs.
 const coldOurs = (s) => `
   import { Vault } from "agent-vault";
   const v = new Vault({ repoPath: ${JSON.stringify(repo)}, keyPath: ${JSON.stringify(s.key)}, autoPull: false });
@@ -82,11 +88,11 @@ const coldAge = (s) => `
 
 // Times a fresh process from spawn to the moment its plaintext arrives on
 // stdout, and to its exit (V8 may still be finishing background compiles).
-function runCold(code, want, nodeFlags = []) {
+function runCold(code, want, cwd = PKG) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
-    const child = spawn(process.execPath, [...nodeFlags, "--input-type=module", "-e", code], { cwd: PKG, env });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], { cwd, env });
     let out = "";
     let err = "";
     let plaintext;
@@ -96,7 +102,7 @@ function runCold(code, want, nodeFlags = []) {
     });
     child.stderr.setEncoding("utf8").on("data", (d) => (err += d));
     child.on("close", (status) => {
-      if (status !== 0 || plaintext === undefined) reject(new Error(`cold run failed (${status}): ${err}`));
+      if (status !== 0 || plaintext === undefined) reject(new Error(`cold run in ${cwd} failed (${status}): ${err}`));
       else resolve({ plaintext, exit: ms() });
     });
   });
@@ -117,29 +123,21 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (ms) => (ms >= 10 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
+const fmt = (ms) => (ms === undefined ? "—" : ms >= 10 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`);
 
 const rows = [];
 for (const s of scenarios) {
   process.stderr.write(`${s.label}: cold x${COLD_RUNS} ...\n`);
-  const ours = [];
-  const liftoff = [];
-  const age = [];
-  // Interleaved so all see the same machine load. `node --liftoff-only`
-  // (no optimising tier at all) shows the floor for a cold start.
+  const runs = { ours: [], baseline: [], age: [] };
+  // Interleaved, so all see the same machine load.
   for (let i = 0; i < COLD_RUNS; i++) {
-    ours.push(await runCold(coldOurs(s), s.want));
-    liftoff.push(await runCold(coldOurs(s), s.want, ["--liftoff-only"]));
-    age.push(await runCold(coldAge(s), s.want));
+    runs.ours.push(await runCold(coldOurs(s), s.want));
+    if (BASELINE) runs.baseline.push(await runCold(coldOurs(s), s.want, BASELINE));
+    runs.age.push(await runCold(coldAge(s), s.want));
   }
   for (const phase of ["plaintext", "exit"]) {
-    const ageMs = median(age.map((r) => r[phase]));
-    rows.push({ label: `cold to ${phase}, ${s.label}`, ours: median(ours.map((r) => r[phase])), age: ageMs });
-    rows.push({
-      label: `cold to ${phase}, ${s.label}, \`node --liftoff-only\``,
-      ours: median(liftoff.map((r) => r[phase])),
-      age: ageMs,
-    });
+    const m = (k) => (runs[k].length ? median(runs[k].map((r) => r[phase])) : undefined);
+    rows.push({ label: `cold to ${phase}, ${s.label}`, ours: m("ours"), baseline: m("baseline"), age: m("age") });
   }
 
   process.stderr.write(`${s.label}: warm x${WARM_RUNS} ...\n`);
@@ -157,11 +155,20 @@ for (const s of scenarios) {
   rows.push({ label: `warm get, ${s.label}`, ours: median(oursWarm), age: median(ageWarm) });
 }
 
-console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs, medians of ${COLD_RUNS} cold runs and ${WARM_RUNS} warm gets.\n`);
-console.log("| scenario | agent-vault (wasm) | age-encryption 0.3.1 | ratio (agent-vault / age-encryption) |");
-console.log("|---|---:|---:|---:|");
+const ratio = (a, b) => {
+  if (a === undefined) return "—";
+  const r = a / b;
+  return `${r.toFixed(2)}${r < 1 ? ` (${(1 / r).toFixed(1)}× faster)` : ` (${r.toFixed(1)}× slower)`}`;
+};
+console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}, medians of ${COLD_RUNS} cold runs and ${WARM_RUNS} warm gets.`);
+if (BASELINE) console.log(`Baseline: ${BASELINE} (cold runs only).`);
+console.log("");
+const cols = BASELINE ? ["agent-vault", "baseline", "age-encryption 0.3.1", "agent-vault / age", "baseline / age"] : ["agent-vault (wasm)", "age-encryption 0.3.1", "ratio (agent-vault / age-encryption)"];
+console.log(`| scenario | ${cols.join(" | ")} |`);
+console.log(`|---|${cols.map(() => "---:").join("|")}|`);
 for (const r of rows) {
-  const ratio = r.ours / r.age;
-  const note = ratio < 1 ? ` (${(1 / ratio).toFixed(1)}× faster)` : ` (${ratio.toFixed(1)}× slower)`;
-  console.log(`| ${r.label} | ${fmt(r.ours)} | ${fmt(r.age)} | ${ratio.toFixed(2)}${note} |`);
+  const cells = BASELINE
+    ? [fmt(r.ours), fmt(r.baseline), fmt(r.age), ratio(r.ours, r.age), ratio(r.baseline, r.age)]
+    : [fmt(r.ours), fmt(r.age), ratio(r.ours, r.age)];
+  console.log(`| ${r.label} | ${cells.join(" | ")} |`);
 }

@@ -6,5 +6,5 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
-make -C "$root" --no-print-directory wasm bindings/node/agent_vault.wasm cli
+make -C "$root" --no-print-directory wasm bindings/node/agent_vault.wasm bindings/node/shared/glue.js cli
 exec node bench.mjs "$@"

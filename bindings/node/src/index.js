@@ -1,249 +1,129 @@
-// agent-vault for Node.js: read secrets from an agent-vault repository.
-// Every rule (key resolution, paths, metadata, crypto) lives in the Go core,
-// compiled to agent_vault.wasm; this file only wires files, Git and errors.
+// agent-vault for Node.js. The reader (finding, fetching and pulling the
+// vault, the key, every rule) runs inside agent_vault.wasm; this file passes
+// the user's options to it, maps its errors and shows its warnings.
 
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import { instantiate, MOUNT } from "./runtime.js";
-import { Repo, ensureClone } from "./git.js";
-import { InvalidInputError } from "./glue.js";
+import { InvalidInputError } from "../shared/glue.js";
+import { newInstance } from "./runtime.js";
 
 export {
-  ABI_VERSION,
-  VaultError,
-  VaultNotFoundError,
-  SecretNotFoundError,
-  NotAuthorizedError,
-  InvalidKeyError,
-  InvalidInputError,
-  CorruptVaultError,
-  ConflictError,
-} from "./glue.js";
+  ABI_VERSION, VaultError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError, InvalidKeyError,
+  InvalidInputError, CorruptVaultError, ConflictError, UntrustedError,
+  // The original Node SDK's names, as aliases of the classes above.
+  CorruptVaultError as ManifestError, CorruptVaultError as MetadataError,
+  InvalidInputError as InvalidIdentifierError, ConflictError as GitSyncError,
+} from "../shared/glue.js";
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function defaultWarn(message) {
-  process.stderr.write(`agent-vault: warning: ${message}\n`);
-}
-
-function toDate(s) {
-  return s ? new Date(s) : undefined;
-}
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const toDate = (s) => (s ? new Date(s) : undefined);
+const stderrWarning = (message) => process.stderr.write(`agent-vault: warning: ${message}\n`);
 
 /**
- * An agent-vault repository opened with one identity. Reads are served by
- * a private WebAssembly instance; calls on it are synchronous, so they
- * never interleave, and Git pulls are shared by concurrent gets.
+ * An agent-vault repository opened with one identity, in a module instance
+ * of its own. Every call runs to completion synchronously, so calls on one
+ * Vault never interleave.
  */
 export class Vault {
-  /**
-   * @param {object} [options]
-   * @param {string} [options.repoPath] a local directory or a Git URL (default: the current directory)
-   * @param {string} [options.keyPath] an explicit key file
-   * @param {string} [options.keyString] an explicit AGE-SECRET-KEY-1... string
-   * @param {boolean} [options.metadataOnly] open without any key: list, agents, groups and check work, get does not
-   * @param {boolean} [options.autoPull] fast-forward from the upstream before each get (default true)
-   * @param {number} [options.pullInterval] seconds between pulls (default 0: before every get)
-   * @param {(message: string) => void} [options.onWarning] where warnings go (default: stderr)
-   */
+  /** @param {import("../index.d.cts").VaultOptions} [options] */
   constructor(options = {}) {
-    const {
-      repoPath = process.cwd(),
-      keyPath,
-      keyString,
-      metadataOnly = false,
-      autoPull = true,
-      pullInterval = 0,
-      onWarning = defaultWarn,
-    } = options;
-    this.pullInterval = pullInterval;
-    this._lastPull = -Infinity;
-    this._metadataOnly = metadataOnly;
-    this.autoPull = autoPull;
-    this._warn = onWarning;
-    this._home = os.homedir();
-    this._keySpec = { home: this._home };
-    if (keyPath) this._keySpec.path = keyPath;
-    if (keyString) this._keySpec.text = keyString;
-    if (process.env.AGENT_VAULT_KEY) this._keySpec.env = process.env.AGENT_VAULT_KEY;
-
-    const { vault, preopen } = instantiate();
-    this._wasm = vault;
-    const loc = vault.locate(repoPath, this._home);
-    if (loc.remote) ensureClone(loc.remote, loc.dir);
-    this.path = path.resolve(loc.dir);
-    preopen.mount(this.path);
-    this._repo = Repo.for(this.path);
-    // The HEAD this Vault's handle reflects; learnt at the first pull.
-    this._head = null;
-    this._offline = false;
-    this._handle = this._open();
+    const { repoPath = "", keyPath, keyStr, keyString = keyStr, metadataOnly = false, autoPull = true } = options;
+    this._warn = options.onWarning ?? stderrWarning;
+    this._open = {
+      repo: repoPath,
+      cwd: process.cwd(),
+      home: os.homedir(),
+      key: { path: keyPath, text: keyString, env: process.env.AGENT_VAULT_KEY },
+      metadata_only: metadataOnly,
+      auto_pull: autoPull,
+      pull_interval: options.pullInterval ?? 0,
+    };
+    this._start();
   }
 
-  /** The identity the vault was opened with: "owner", an agent name, or "". */
-  get identity() {
-    return this._identity;
-  }
-
-  /** The age recipient (public key) of the identity in use. */
-  get recipient() {
-    return this._recipient;
+  /** @private Opens the vault in a new instance; sets path, identity and recipient (index.d.cts). */
+  _start() {
+    this._wasm = newInstance((m) => this._warn(m));
+    const r = this._wasm.open(this._open);
+    [this._handle, this.path, this.identity, this.recipient] = [r.handle, r.dir, r.identity, r.recipient];
   }
 
   /** @private */
-  _open() {
-    const w = this._wasm;
-    if (this._metadataOnly) {
-      this._identity = "";
-      this._recipient = "";
-      return w.open({ root: MOUNT }).handle;
-    }
-    const choice = w.resolveKey(this._keySpec);
-    let keyFile;
-    if (choice.path) {
-      try {
-        keyFile = fs.readFileSync(choice.path);
-      } catch {
-        // Core reports the missing or unreadable key with the right code.
-      }
-    }
-    try {
-      const r = w.open({ root: MOUNT, key: this._keySpec, keyFile });
-      this._identity = r.identity ?? "";
-      this._recipient = r.recipient ?? "";
-      return r.handle;
-    } finally {
-      keyFile?.fill(0);
-    }
-  }
-
-  /** @private */
-  _live() {
+  _call(op, fields) {
     if (this._wasm === null) throw new InvalidInputError("the vault is closed", { hint: "open a new Vault" });
-    if (this._wasm.broken) {
-      // The module trapped: start over in a fresh instance.
-      this._wasm = instantiate({ dir: this.path }).vault;
-      this._handle = this._open();
-    }
-    return this._wasm;
+    if (this._wasm.broken) this._start(); // the module trapped: start over
+    if (op === "get") return this._wasm.get(this._handle, fields);
+    return this._wasm.call({ ...fields, op, handle: this._handle });
   }
 
-  /**
-   * Pulls (sharing any pull already running on this working copy) and
-   * re-opens the vault when HEAD moved, so new policy and ciphertext are seen.
-   * @private
-   */
-  async _sync() {
-    const now = performance.now();
-    if (now - this._lastPull < this.pullInterval * 1000) return;
-    this._lastPull = now;
-    let warned = false;
-    const heads = await this._repo.pull((msg) => {
-      warned = true;
-      // Once per outage, not once per get.
-      if (!this._offline) this._warn(msg);
-    });
-    this._offline = warned;
-    if (heads === null || this._wasm === null) return;
-    const base = this._head ?? heads.before;
-    if (heads.after !== base) {
-      const old = this._handle;
-      this._handle = this._open();
-      this._wasm.close(old);
-    }
-    this._head = heads.after;
-  }
-
-  /**
-   * Pulls from the upstream now (whatever `autoPull` and `pullInterval`
-   * say) and re-opens the vault if HEAD moved. The listing methods are
-   * synchronous and never pull; call this first to list the latest state.
-   * @returns {Promise<void>}
-   */
-  async refresh() {
-    this._live();
-    this._lastPull = -Infinity;
-    await this._sync();
-  }
-
-  /**
-   * Decrypts a secret and returns its value as bytes.
-   * @param {string} name e.g. "stripe/api-key"
-   * @returns {Promise<Uint8Array>}
-   */
+  /** Decrypts a secret as bytes (binary-safe). @returns {Promise<Uint8Array>} */
   async getBytes(name) {
-    this._live();
-    if (this.autoPull) await this._sync();
-    return this._live().get(this._handle, name);
+    return this._call("get", name);
   }
 
-  /**
-   * Decrypts a secret and returns it as a UTF-8 string.
-   * @param {string} name
-   * @returns {Promise<string>}
-   */
+  /** Decrypts a secret as UTF-8 text. @returns {Promise<string>} */
   async get(name) {
-    const bytes = await this.getBytes(name);
+    const bytes = this._call("get", name);
     try {
-      return decoder.decode(bytes);
+      return utf8.decode(bytes);
     } catch {
-      throw new InvalidInputError(`secret ${name} is not valid UTF-8; use getBytes()`);
+      throw new InvalidInputError(`secret ${name} is not valid UTF-8`, { hint: "use getBytes()" });
     } finally {
       bytes.fill(0);
     }
   }
 
-  /**
-   * Secret metadata (no values), sorted by name.
-   * @param {string} [group] only secrets of this group
-   */
-  listSecrets(group) {
-    return this._live()
-      .list(this._handle, group)
-      .map((s) => ({
-        name: s.name,
-        group: s.group,
-        created: toDate(s.created),
-        rotated: toDate(s.rotated),
-        expires: toDate(s.expires),
-        authorizedAgents: s.authorized_agents ?? [],
-      }));
+  /** Metadata (never values) of the secrets this key can read, sorted by name; `all` lists every secret. */
+  listSecrets(group, { all = false } = {}) {
+    if (typeof group === "object" && group !== null) ({ group, all = false } = group);
+    return this._call("list", { group, all }).secrets.map((s) => ({
+      name: s.name,
+      group: s.group,
+      createdAt: toDate(s.created),
+      rotatedAt: toDate(s.rotated),
+      expiresAt: toDate(s.expires),
+      authorizedAgents: s.authorized_agents ?? [],
+    }));
   }
 
   /** Agents in manifest order. */
   listAgents() {
-    return this._live()
-      .agents(this._handle)
-      .map((a) => ({ name: a.name, groups: a.groups ?? [], publicKey: a.public_key, hasEscrow: !!a.has_escrow }));
+    return this._call("agents").agents.map((a) => ({
+      name: a.name,
+      groups: a.groups ?? [],
+      publicKey: a.public_key,
+      hasEscrow: !!a.has_escrow,
+    }));
   }
 
   /** Groups with their secrets and agents. */
   listGroups() {
-    return this._live()
-      .groups(this._handle)
-      .map((g) => ({ name: g.name, secrets: g.secrets ?? [], agents: g.agents ?? [] }));
+    return this._call("agents").groups.map((g) => ({ name: g.name, secrets: g.secrets ?? [], agents: g.agents ?? [] }));
   }
 
-  /**
-   * Consistency findings (expired secrets, half-done changes, ...).
-   * @param {{now?: Date}} [options]
-   */
+  /** The read-only audit (expired secrets, half-done changes, ...) at `now`. */
   check({ now } = {}) {
-    return this._live().check(this._handle, now ? now.toISOString().replace(/\.\d{3}Z$/, "Z") : undefined);
+    return this._call("check", { now: now?.toISOString().replace(/\.\d{3}Z$/, "Z") }).findings;
   }
 
-  /** Releases the instance. Further calls throw. */
+  /** Fast-forwards from the upstream now; throws GitSyncError (ConflictError) when it cannot. */
+  pull() {
+    this._call("pull");
+  }
+
+  /** Re-reads the vault from disk. */
+  reload() {
+    this._call("reload");
+  }
+
+  /** Releases the module instance. Further calls throw. */
   close() {
     if (this._wasm === null) return;
     try {
-      this._wasm.close(this._handle);
+      if (!this._wasm.broken) this._wasm.call({ op: "close", handle: this._handle });
     } finally {
       this._wasm = null;
     }
   }
 }
 
-if (typeof Symbol.dispose === "symbol") {
-  Vault.prototype[Symbol.dispose] = Vault.prototype.close;
-}
+if (typeof Symbol.dispose === "symbol") Vault.prototype[Symbol.dispose] = Vault.prototype.close;

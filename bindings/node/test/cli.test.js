@@ -85,6 +85,8 @@ test("AGENT_VAULT_KEY as a path and as a raw key; explicit keys win over it", as
     const otherKey = path.join(HOME, ".agent-vault/agents/other.key");
     await withVault({ repoPath: agentClone, keyPath: otherKey }, async (v) => assert.equal(v.identity, "other"));
     await withVault({ repoPath: agentClone, keyString: raw }, async (v) => assert.equal(v.identity, "bot"));
+    // keyStr is the original SDK's name for keyString.
+    await withVault({ repoPath: agentClone, keyStr: raw }, async (v) => assert.equal(v.identity, "bot"));
     process.env.AGENT_VAULT_KEY = path.join(HOME, "missing.key");
     assert.throws(() => new Vault({ repoPath: agentClone, autoPull: false }), VaultError);
   } finally {
@@ -92,9 +94,10 @@ test("AGENT_VAULT_KEY as a path and as a raw key; explicit keys win over it", as
   }
 });
 
-test("metadata lists what the CLI wrote", async () => {
+test("metadata lists what the key can read, or everything with all", async () => {
   await withVault({ repoPath: agentClone, keyPath: botKey }, async (v) => {
-    const secrets = v.listSecrets();
+    assert.deepEqual(v.listSecrets().map((s) => s.name), ["certs/tls", "stripe/api-key"]);
+    const secrets = v.listSecrets({ all: true });
     assert.deepEqual(
       secrets.map((s) => s.name),
       ["blobs/raw", "certs/tls", "postgres/url", "stripe/api-key"],
@@ -102,22 +105,39 @@ test("metadata lists what the CLI wrote", async () => {
     const tls = secrets.find((s) => s.name === "certs/tls");
     assert.equal(tls.group, "certs");
     assert.deepEqual(tls.authorizedAgents, ["bot", "other"]);
-    assert.ok(tls.created instanceof Date && !Number.isNaN(tls.created.getTime()));
+    assert.ok(tls.createdAt instanceof Date && !Number.isNaN(tls.createdAt.getTime()));
+    assert.ok(tls.rotatedAt instanceof Date && tls.expiresAt === undefined);
     assert.deepEqual(v.listSecrets("stripe").map((s) => s.name), ["stripe/api-key"]);
+    assert.deepEqual(v.listSecrets("postgres").map((s) => s.name), []);
+    assert.deepEqual(v.listSecrets("postgres", { all: true }).map((s) => s.name), ["postgres/url"]);
     assert.deepEqual(v.listAgents().map((a) => [a.name, a.hasEscrow]), [["bot", true], ["other", true]]);
   });
+  await withVault({ repoPath: owner }, async (v) => assert.equal(v.listSecrets().length, 4));
 });
 
-test("no vault at the path is VaultNotFoundError; no key at all is an error too", () => {
+test("no vault at the path is VaultNotFoundError naming the path as given; no key at all is an error too", () => {
   const empty = tempDir();
   assert.throws(() => new Vault({ repoPath: empty, keyPath: botKey, autoPull: false }), VaultNotFoundError);
+  const saved = process.cwd();
+  try {
+    process.chdir(base);
+    assert.throws(() => new Vault({ repoPath: "no/such/dir", keyPath: botKey }), (e) =>
+      e instanceof VaultNotFoundError && e.message.includes("no/such/dir") && !e.message.includes(base));
+    // A relative path is taken from the working directory.
+    assert.equal(new Vault({ repoPath: "agent", keyPath: botKey, autoPull: false }).path, agentClone);
+    // No path at all: the vault around the working directory.
+    process.chdir(path.join(agentClone, ".agent-vault/secrets"));
+    assert.equal(new Vault({ keyPath: botKey, autoPull: false }).path, agentClone);
+  } finally {
+    process.chdir(saved);
+  }
   const bareHome = tempDir();
-  const saved = process.env.HOME;
+  const savedHome = process.env.HOME;
   try {
     process.env.HOME = bareHome;
     assert.throws(() => new Vault({ repoPath: agentClone, autoPull: false }), VaultNotFoundError);
   } finally {
-    process.env.HOME = saved;
+    process.env.HOME = savedHome;
   }
 });
 

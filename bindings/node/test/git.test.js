@@ -3,12 +3,12 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { Vault } from "../src/index.js";
-import { VECTORS, git, tempDir, testEnv } from "./helpers.js";
+import { ConflictError, GitSyncError, Vault } from "../src/index.js";
+import { PKG, VECTORS, git, tempDir, testEnv } from "./helpers.js";
 
 const KEYS = path.join(VECTORS, "keys");
 const HOME = tempDir("av-node-home-");
@@ -72,18 +72,28 @@ test("autoPull fast-forwards before get and re-opens on a new HEAD", async () =>
   }
 });
 
-test("an unreachable upstream warns once and serves the local copy", async () => {
+test("an unreachable upstream warns once per streak of failures and serves the local copy", async () => {
   const { base, bare } = upstream();
   const reader = path.join(base, "reader");
   git(["clone", "--quiet", bare, reader], { env });
-  fs.renameSync(bare, `${bare}.gone`);
   const warnings = [];
   const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), onWarning: (m) => warnings.push(m) });
   try {
+    fs.renameSync(bare, `${bare}.gone`);
     assert.equal(await v.get("postgres/conn"), EXPECT["postgres/conn"]);
     assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    v.listSecrets();
     assert.equal(warnings.length, 1, JSON.stringify(warnings));
     assert.match(warnings[0], /could not update/);
+    assert.ok(warnings[0].includes(reader), warnings[0]);
+    // Back online: no warning; offline again: a new streak, one more warning.
+    fs.renameSync(`${bare}.gone`, bare);
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    fs.renameSync(bare, `${bare}.gone`);
+    await v.get("stripe/api-key");
+    await v.get("stripe/api-key");
+    assert.equal(warnings.length, 2, JSON.stringify(warnings));
   } finally {
     v.close();
   }
@@ -184,7 +194,7 @@ async function startDaemon(baseDir) {
   throw new Error(`git daemon did not come up: ${stderr}`);
 }
 
-test("pullInterval limits how often git runs; refresh() pulls at once", async () => {
+test("pullInterval limits how often git runs; pull() pulls at once", async () => {
   const { base, work, bare } = upstream();
   const reader = path.join(base, "reader");
   git(["clone", "--quiet", bare, reader], { env });
@@ -193,11 +203,33 @@ test("pullInterval limits how often git runs; refresh() pulls at once", async ()
     assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
     pushSwap(work, "stripe/api-key", "postgres/conn");
     assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
-    await v.refresh();
+    v.pull();
     assert.equal(await v.get("stripe/api-key"), EXPECT["postgres/conn"]);
   } finally {
     v.close();
   }
+});
+
+test("pull() fails with GitSyncError (ConflictError) where a pull before a read only warns", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  fs.writeFileSync(path.join(reader, "local.txt"), "local");
+  git(["add", "local.txt"], { cwd: reader, env });
+  git(["commit", "--quiet", "-m", "local"], { cwd: reader, env });
+  pushSwap(work, "stripe/api-key", "postgres/conn");
+  const warnings = [];
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), onWarning: (m) => warnings.push(m) });
+  try {
+    assert.throws(() => v.pull(), (e) => e instanceof GitSyncError && e instanceof ConflictError && e.code === "conflict");
+    assert.deepEqual(warnings, []);
+  } finally {
+    v.close();
+  }
+  // A plain directory has no upstream to pull from.
+  const plain = new Vault({ repoPath: path.join(VECTORS, "vault"), keyPath: path.join(KEYS, "owner.key") });
+  assert.throws(() => plain.pull(), { code: "conflict", message: /upstream/ });
+  plain.close();
 });
 
 test("a vault given as its .agent-vault folder is still pulled from the repo", async () => {
@@ -244,4 +276,61 @@ test("a file:// URL works too, and a bad URL is VaultNotFoundError", async () =>
     () => new Vault({ repoPath: `file://${bare}.missing`, keyPath: path.join(KEYS, "owner.key") }),
     { code: "vault_not_found" },
   );
+});
+
+test("credentials in a repository URL are never printed", () => {
+  // Nothing listens on port 9; the URL's user and token must not show
+  // anywhere: not in the error, its hint, nor on stdout or stderr.
+  const url = "http://deploy:TOKEN@127.0.0.1:9/x.git";
+  const code = `
+    import { Vault } from "agent-vault";
+    try { new Vault({ repoPath: ${JSON.stringify(url)}, keyPath: ${JSON.stringify(path.join(KEYS, "owner.key"))} }); }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint, stack: e.stack })); }`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: PKG, env, encoding: "utf8" });
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.code, "vault_not_found", r.stdout);
+  assert.match(out.message, /127\.0\.0\.1:9\/x\.git/);
+  for (const text of [r.stdout, r.stderr]) {
+    assert.ok(!text.includes("TOKEN") && !text.includes("deploy:"), text);
+  }
+});
+
+test("git runs without AGENT_VAULT_KEY or AGENT_VAULT_OWNER in its environment, and without a terminal", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  // A git first on PATH that records its environment and stdin, then runs the real one.
+  const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+  const bin = path.join(base, "bin");
+  const records = path.join(base, "records");
+  fs.mkdirSync(bin);
+  fs.mkdirSync(records);
+  fs.writeFileSync(
+    path.join(bin, "git"),
+    `#!/bin/sh\nenv > "${records}/env.$$"\nreadlink /proc/self/fd/0 > "${records}/stdin.$$"\nexec "${realGit}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const raw = fs.readFileSync(path.join(KEYS, "owner.key"), "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"));
+  const saved = { PATH: process.env.PATH, AGENT_VAULT_KEY: process.env.AGENT_VAULT_KEY, AGENT_VAULT_OWNER: process.env.AGENT_VAULT_OWNER };
+  try {
+    Object.assign(process.env, { PATH: `${bin}:${process.env.PATH}`, AGENT_VAULT_KEY: raw, AGENT_VAULT_OWNER: "age1owner-pin-look-alike" });
+    const v = new Vault({ repoPath: reader });
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    assert.equal(await v.get("stripe/api-key"), EXPECT["postgres/conn"]);
+    v.close();
+  } finally {
+    for (const [k, val] of Object.entries(saved)) {
+      if (val === undefined) delete process.env[k];
+      else process.env[k] = val;
+    }
+  }
+  const envs = fs.readdirSync(records).filter((f) => f.startsWith("env."));
+  assert.ok(envs.length >= 2, `git ran ${envs.length} times`);
+  for (const f of envs) {
+    const text = fs.readFileSync(path.join(records, f), "utf8");
+    assert.ok(!/^AGENT_VAULT_(KEY|OWNER)=/m.test(text), `${f} has AGENT_VAULT_*`);
+    assert.ok(!text.includes(raw.slice(16)), `${f} holds the key`);
+    assert.match(text, /^GIT_TERMINAL_PROMPT=0$/m);
+    assert.equal(fs.readFileSync(path.join(records, f.replace("env.", "stdin.")), "utf8").trim(), "/dev/null");
+  }
 });

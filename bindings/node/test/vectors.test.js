@@ -1,7 +1,8 @@
 // The shared conformance tables (tests/vectors), run through the public API:
 // cases.json on the fixture vault, hostile.json on broken copies of it
 // (symlinks, YAML bombs, damaged ciphertext, traversal names). A missing
-// table or fixture fails here rather than being skipped.
+// table or fixture fails here rather than being skipped. A list shows what
+// the key can read; `all` in a case lists every secret.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,7 +38,7 @@ async function run(c) {
       case "get":
         return { value_b64: await v.getBytes(c.secret) };
       case "list":
-        return { names: v.listSecrets(c.group).map((s) => s.name) };
+        return { names: v.listSecrets(c.group, { all: !!c.all }).map((s) => s.name) };
       case "agents":
         return { names: v.listAgents().map((a) => a.name) };
       case "check":

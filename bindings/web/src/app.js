@@ -2,7 +2,7 @@
 // the rendered tables. The key and revealed values live only in memory for
 // as long as they are needed; nothing is stored or sent anywhere.
 
-import { instantiate, GUEST_ROOT } from "./engine.js";
+import { instantiate, KEY_DIR } from "./engine.js";
 import { fromEntry, fromFileList, fromHandle, readAll } from "./files.js";
 import {
   expiryStatus,
@@ -21,8 +21,8 @@ const $ = (id) => document.getElementById(id);
 // browser's clock, so a view can be reproduced.
 const auditTime = new URLSearchParams(location.search).get("now") || undefined;
 
-/** What is open: one module instance, a metadata handle, maybe a key handle. */
-const state = { vault: null, meta: 0, keyed: 0, identity: null, loading: false };
+/** What is open: one module instance and its host, a metadata handle, maybe a key handle. */
+const state = { vault: null, host: null, open: null, meta: 0, keyed: 0, identity: null, loading: false };
 
 function showError(err) {
   const box = $("error");
@@ -52,16 +52,16 @@ async function loadVault(pickedPromise) {
     const picked = await pickedPromise;
     if (picked.files.size === 0) throw new Error("the folder is empty");
     const files = await readAll(picked);
-    const vault = await instantiate(files);
-    const meta = vault.open({ root: GUEST_ROOT }).handle;
-    Object.assign(state, { vault, meta, keyed: 0, identity: null });
+    const { vault, host, open } = await instantiate(picked.name, files);
+    const meta = open({ metadata_only: true }).handle;
+    Object.assign(state, { vault, host, open, meta, keyed: 0, identity: null });
     render();
     setStatus("vault-status", `Loaded ${picked.name || "folder"}: ${files.size} files read into memory.`, "ok");
     enableKey(true);
     setStatus("key-status", "Add a key to reveal values. It stays in this tab's memory only.");
     document.body.dataset.state = "loaded";
   } catch (err) {
-    Object.assign(state, { vault: null, meta: 0, keyed: 0, identity: null });
+    Object.assign(state, { vault: null, host: null, open: null, meta: 0, keyed: 0, identity: null });
     $("vault-view").hidden = true;
     enableKey(false);
     setStatus("key-status", "Load a vault first.");
@@ -84,11 +84,13 @@ function plural(n, word) {
 
 function render() {
   const { vault, meta } = state;
-  const findings = vault.check(meta, auditTime);
-  const secrets = vault.list(meta);
+  const findings = vault.call({ op: "check", handle: meta, now: auditTime }).findings;
+  // Opened without a key, a listing shows every secret.
+  const secrets = vault.call({ op: "list", handle: meta }).secrets;
+  const policy = vault.call({ op: "agents", handle: meta });
   renderSecrets($("secrets-body"), secrets, expiryStatus(findings));
-  renderAgents($("agents-body"), vault.agents(meta));
-  renderGroups($("groups-body"), vault.groups(meta));
+  renderAgents($("agents-body"), policy.agents);
+  renderGroups($("groups-body"), policy.groups);
   renderFindings($("findings"), findings);
   $("secret-count").textContent = String(secrets.length);
   const errors = findings.filter((f) => f.severity === "error").length;
@@ -119,23 +121,21 @@ async function unlock(fromFile) {
   clearError();
   const text = $("key-text").value;
   const file = fromFile ? $("key-input").files[0] : undefined;
-  let keyFile;
+  // A picked key file is served to the module only while it opens the vault.
+  const keyPath = file && `${KEY_DIR}/${file.name}`;
   try {
     let key;
     if (!fromFile && text.trim()) {
       key = { text };
     } else if (file) {
-      // Core's resolution rule decides which file is meant; the page then
-      // supplies that file's bytes, as every binding does.
-      key = { path: file.name };
-      const choice = state.vault.resolveKey(key);
-      if (choice.path === file.name) keyFile = new Uint8Array(await file.arrayBuffer());
+      state.host.put(keyPath, new Uint8Array(await file.arrayBuffer()));
+      key = { path: keyPath };
     } else {
       setStatus("key-status", "Paste a key or choose a key file first.", "bad");
       return;
     }
-    const opened = state.vault.open({ root: GUEST_ROOT, key, keyFile });
-    if (state.keyed) state.vault.close(state.keyed);
+    const opened = state.open({ key });
+    if (state.keyed) state.vault.call({ op: "close", handle: state.keyed });
     state.keyed = opened.handle;
     state.identity = opened.identity;
     const who = opened.identity === "owner"
@@ -147,7 +147,7 @@ async function unlock(fromFile) {
     setStatus("key-status", "That key could not be used.", "bad");
     showError(err);
   } finally {
-    keyFile?.fill(0);
+    if (keyPath) state.host.drop(keyPath);
     // Drop every copy the page holds; the module keeps the parsed key.
     $("key-text").value = "";
     $("key-input").value = "";

@@ -2,9 +2,9 @@
 // page, through the same engine, glue and module the viewer uses. The Node
 // side of the suite compares the outcomes with the table.
 
-import { instantiate, GUEST_ROOT } from "../src/engine.js";
+import { instantiate, KEY_DIR } from "../src/engine.js";
 import { fromFileList, readAll } from "../src/files.js";
-import { base64ToBytes, bytesToBase64, ERROR_CLASSES, VaultError } from "../../node/src/glue.js";
+import { base64ToBytes, bytesToBase64, ERROR_CLASSES, VaultError } from "../../js/glue.js";
 
 // Go's slices.Sort orders strings by bytes; comparing code points gives the
 // same order, which UTF-16 comparison (Array.prototype.sort) does not.
@@ -26,34 +26,31 @@ function byCodePoint(a, b) {
  * @returns {Promise<object[]>} one outcome per case, in table order
  */
 export async function runTable(fileList, keys, table) {
-  const vault = await instantiate(await readAll(fromFileList(fileList)));
-  const keyFiles = new Map(Object.entries(keys).map(([name, b64]) => [`keys/${name}.key`, base64ToBytes(b64)]));
-  return table.cases.map((c) => runCase(vault, keyFiles, table.now, c));
+  const picked = fromFileList(fileList);
+  const { vault, host, open } = await instantiate(picked.name, await readAll(picked));
+  // The key files are served beside the vault; a key the table names but
+  // that has no file is not there, and the reader says so.
+  for (const [name, b64] of Object.entries(keys)) host.put(`${KEY_DIR}/${name}.key`, base64ToBytes(b64));
+  return table.cases.map((c) => runCase(vault, open, table.now, c));
 }
 
-function runCase(vault, keyFiles, now, c) {
+function runCase(vault, open, now, c) {
   let handle = 0;
   try {
-    const opts = { root: GUEST_ROOT };
-    if (c.key !== "none") {
-      opts.key = { path: `keys/${c.key}.key` };
-      const choice = vault.resolveKey(opts.key);
-      // A key file that does not exist is passed as nothing; core classifies it.
-      if (choice.path) opts.keyFile = keyFiles.get(choice.path)?.slice();
-    }
-    handle = vault.open(opts).handle;
+    const opts = c.key === "none" ? { metadata_only: true } : { key: { path: `${KEY_DIR}/${c.key}.key` } };
+    handle = open(opts).handle;
     switch (c.op) {
       case "get":
         return { value_b64: bytesToBase64(vault.get(handle, c.secret)) };
       case "list":
-        return { names: vault.list(handle, c.group).map((s) => s.name) };
+        return { names: vault.call({ op: "list", handle, group: c.group, all: !!c.all }).secrets.map((s) => s.name) };
       case "agents":
-        return { names: vault.agents(handle).map((a) => a.name) };
+        return { names: vault.call({ op: "agents", handle }).agents.map((a) => a.name) };
       case "check":
         return {
           findings: vault
-            .check(handle, now)
-            .map((f) => `${f.severity}:${f.kind}:${f.subject}`)
+            .call({ op: "check", handle, now })
+            .findings.map((f) => `${f.severity}:${f.kind}:${f.subject}`)
             .sort(byCodePoint),
         };
       default:
@@ -64,6 +61,6 @@ function runCase(vault, keyFiles, now, c) {
     const Cls = ERROR_CLASSES[err.code];
     return { error: err.code, mapped: Cls !== undefined && err instanceof Cls, className: err.name };
   } finally {
-    if (handle) vault.close(handle);
+    if (handle) vault.call({ op: "close", handle });
   }
 }

@@ -331,6 +331,47 @@ describe("vault viewer page", () => {
     assert.ok(ctx.blockedByCsp().includes("http://127.0.0.2:9/pixel.png"), `blocked: ${ctx.blockedByCsp()}`);
   });
 
+  test("the page's host serves the picked files read-only, with no git and no writes", async () => {
+    const ctx = await open();
+    await loadFixture(ctx.page);
+    const r = await ctx.page.evaluate(async () => {
+      const { memoryHost } = await import(new URL("src/engine.js", location.href).href);
+      const { serveHost } = await import(new URL("../js/glue.js", location.href).href);
+      const enc = new TextEncoder();
+      const dec = new TextDecoder();
+      const host = memoryHost(new Map([["/p/f/.agent-vault/a.yaml", enc.encode("hello")], ["/p/f/empty", null]]));
+      const ask = (req) => {
+        const out = serveHost(host, enc.encode(JSON.stringify(req)));
+        const body = dec.decode(out.subarray(1));
+        return { status: out[0], body: out[0] === 0 && req.op === "read" ? body : JSON.parse(body) };
+      };
+      const key = enc.encode("KEY");
+      host.put("/keys/k", key);
+      const served = ask({ op: "read", path: "/keys/k", limit: 100 });
+      host.drop("/keys/k");
+      return {
+        file: ask({ op: "lstat", path: "/p/f/.agent-vault/a.yaml" }),
+        dir: ask({ op: "lstat", path: "/p/f" }),
+        missing: ask({ op: "lstat", path: "/p/f/nope" }),
+        short: ask({ op: "read", path: "/p/f/.agent-vault/a.yaml", limit: 2 }),
+        again: ask({ op: "read", path: "/p/f/.agent-vault/a.yaml", limit: 100 }),
+        list: ask({ op: "readdir", path: "/p/f" }),
+        refused: ["git", "write", "mkdir", "rename", "remove_all"].map((op) => ask({ op, dir: "/p/f", args: ["status"], path: "/home/x", from: "/p/f", to: "/p/g", data: "AA==" })),
+        served,
+        dropped: [...key],
+        gone: ask({ op: "lstat", path: "/keys/k" }),
+      };
+    });
+    assert.deepEqual(r.file, { status: 0, body: { type: "file", size: 5, mode: 0o444 } });
+    assert.deepEqual(r.dir.body.type, "dir");
+    assert.deepEqual(r.missing, { status: 1, body: { error: "not_found", message: "/p/f/nope does not exist" } });
+    assert.deepEqual([r.short.body, r.again.body], ["hel", "hello"], "a read must return at most limit+1 bytes and leave the file intact");
+    assert.deepEqual(r.list.body.entries.sort((a, b) => a.name.localeCompare(b.name)), [{ name: ".agent-vault", type: "dir" }, { name: "empty", type: "dir" }]);
+    for (const x of r.refused) assert.equal(x.status, 1, JSON.stringify(x));
+    assert.deepEqual([r.served.body, r.dropped, r.gone.body.error], ["KEY", [0, 0, 0], "not_found"]);
+    await finish(ctx);
+  });
+
   test("the whole conformance table passes inside the page", async (t) => {
     const ctx = await open();
     const { page } = ctx;
