@@ -47,6 +47,8 @@ export interface VaultOptions {
   /** Open without a key: listing and check work, get does not. */ metadataOnly?: boolean;
   /** Fast-forward from the upstream before each read (default true). */ autoPull?: boolean;
   /** Seconds between pulls when autoPull is on (default 0: before every read). */ pullInterval?: number;
+  /** The owner's verification key (avowner1...); default: AGENT_VAULT_OWNER, else the .owner file beside the key file, else trust on first use. */ owner?: string;
+  /** A signed state already known; anything older is refused as a rollback. */ seen?: { vault_id: string; version: number };
   /** Receives warnings (e.g. offline); default: written to stderr. */ onWarning?: (message: string) => void;
 }
 

@@ -36,6 +36,8 @@ export class Vault {
       metadata_only: metadataOnly,
       auto_pull: autoPull,
       pull_interval: options.pullInterval ?? 0,
+      owner: options.owner ?? process.env.AGENT_VAULT_OWNER ?? "",
+      seen: options.seen,
     };
     this._start();
   }

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Vault, VaultError } from "../src/index.js";
 import { VECTORS, b64 } from "./helpers.js";
@@ -27,8 +28,17 @@ test("the conformance table and fixture are present", () => {
 
 function open(c) {
   const repoPath = c.vault ? path.join(VECTORS, c.vault) : vaultDir;
-  if (c.key === "none") return new Vault({ repoPath, metadataOnly: true, autoPull: false });
-  return new Vault({ repoPath, keyPath: path.join(keysDir, `${c.key}.key`), autoPull: false });
+  const trust = { owner: c.pin, seen: c.seen };
+  // A throwaway HOME per case: what one case's reader remembers of the
+  // fixture's signed version must not make another's a rollback.
+  const home = process.env.HOME;
+  process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), "av-vectors-home-"));
+  try {
+    if (c.key === "none") return new Vault({ repoPath, metadataOnly: true, autoPull: false, ...trust });
+    return new Vault({ repoPath, keyPath: path.join(keysDir, `${c.key}.key`), autoPull: false, ...trust });
+  } finally {
+    process.env.HOME = home;
+  }
 }
 
 async function run(c) {

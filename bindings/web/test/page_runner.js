@@ -37,7 +37,8 @@ export async function runTable(fileList, keys, table) {
 function runCase(vault, open, now, c) {
   let handle = 0;
   try {
-    const opts = c.key === "none" ? { metadata_only: true } : { key: { path: `${KEY_DIR}/${c.key}.key` } };
+    const trust = { owner: c.pin ?? "", seen: c.seen ?? undefined };
+    const opts = c.key === "none" ? { metadata_only: true, ...trust } : { key: { path: `${KEY_DIR}/${c.key}.key` }, ...trust };
     handle = open(opts).handle;
     switch (c.op) {
       case "get":
