@@ -49,7 +49,7 @@ deps:
 	./scripts/install-deps.sh
 
 test-go: build
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 test-python: build
 	./bindings/python/test.sh
