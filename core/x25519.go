@@ -41,7 +41,12 @@ var stanzaB64 = base64.RawStdEncoding.Strict()
 type x25519Identity struct {
 	key          *ecdh.PrivateKey
 	ourPublicKey []byte
+	// age is the parsed key, for its text form (key files and escrows).
+	age *age.X25519Identity
 }
+
+// String is the key in age's encoding, AGE-SECRET-KEY-1...
+func (i *x25519Identity) String() string { return i.age.String() }
 
 // newX25519Identity takes the scalar of a key age has parsed.
 func newX25519Identity(k *age.X25519Identity) (*x25519Identity, error) {
@@ -60,7 +65,7 @@ func newX25519Identity(k *age.X25519Identity) (*x25519Identity, error) {
 	if err != nil || !bytes.Equal(pub, key.PublicKey().Bytes()) {
 		return nil, errorf(CodeInternal, "failed to read X25519 key: public key mismatch")
 	}
-	return &x25519Identity{key: key, ourPublicKey: pub}, nil
+	return &x25519Identity{key: key, ourPublicKey: pub, age: k}, nil
 }
 
 // Unwrap is age's multiUnwrap: stanzas not for this key are skipped, any
@@ -132,7 +137,11 @@ func (i *x25519Identity) unwrap(block *age.Stanza) ([]byte, error) {
 type x25519Recipient struct {
 	theirKey       *ecdh.PublicKey
 	theirPublicKey []byte
+	text           string
 }
+
+// String is the recipient in age's encoding, age1...
+func (r *x25519Recipient) String() string { return r.text }
 
 // newX25519Recipient takes the point of a recipient age has parsed.
 func newX25519Recipient(r *age.X25519Recipient) (*x25519Recipient, error) {
@@ -144,7 +153,7 @@ func newX25519Recipient(r *age.X25519Recipient) (*x25519Recipient, error) {
 	if err != nil {
 		return nil, wrap(CodeInternal, err, "failed to read X25519 recipient")
 	}
-	return &x25519Recipient{theirKey: key, theirPublicKey: pub}, nil
+	return &x25519Recipient{theirKey: key, theirPublicKey: pub, text: r.String()}, nil
 }
 
 // Wrap produces the same stanza as age's X25519Recipient.Wrap.
