@@ -14,6 +14,7 @@ package core
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/rand"
@@ -108,14 +109,7 @@ func (i *x25519Identity) unwrap(block *age.Stanza) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid X25519 recipient: %v", err)
 	}
-	salt := make([]byte, 0, len(publicKey)+len(i.ourPublicKey))
-	salt = append(salt, publicKey...)
-	salt = append(salt, i.ourPublicKey...)
-	wrappingKey, err := hkdf.Key(sha256.New, sharedSecret, salt, x25519Label, chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := chacha20poly1305.New(wrappingKey)
+	aead, err := wrapAEAD(sharedSecret, publicKey, i.ourPublicKey)
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +165,7 @@ func (r *x25519Recipient) Wrap(fileKey []byte) ([]*age.Stanza, error) {
 		Type: "X25519",
 		Args: []string{stanzaB64.EncodeToString(ourPublicKey)},
 	}
-	salt := make([]byte, 0, len(ourPublicKey)+len(r.theirPublicKey))
-	salt = append(salt, ourPublicKey...)
-	salt = append(salt, r.theirPublicKey...)
-	wrappingKey, err := hkdf.Key(sha256.New, sharedSecret, salt, x25519Label, chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := chacha20poly1305.New(wrappingKey)
+	aead, err := wrapAEAD(sharedSecret, ourPublicKey, r.theirPublicKey)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +180,20 @@ func fastRecipient(r age.Recipient) (age.Recipient, error) {
 		return newX25519Recipient(k)
 	}
 	return r, nil
+}
+
+// wrapAEAD is the stanza's key-wrapping cipher: ChaCha20-Poly1305 keyed
+// by HKDF-SHA256 of the shared secret, salted with the ephemeral share and
+// the recipient, exactly as age's X25519 stanza.
+func wrapAEAD(sharedSecret, ephemeral, recipient []byte) (cipher.AEAD, error) {
+	salt := make([]byte, 0, len(ephemeral)+len(recipient))
+	salt = append(salt, ephemeral...)
+	salt = append(salt, recipient...)
+	wrappingKey, err := hkdf.Key(sha256.New, sharedSecret, salt, x25519Label, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	return chacha20poly1305.New(wrappingKey)
 }
 
 // decodeStanzaArg is age's format.DecodeString: strict unpadded base64, and
