@@ -24,7 +24,7 @@ function packList() {
 test("npm pack includes the wasm module, the shared glue, the types and the sources, and nothing else", () => {
   const files = packList().sort();
   assert.deepEqual(files, [
-    "README.md", "agent_vault.wasm", "index.d.cts", "index.d.ts", "package.json",
+    "LICENSE", "README.md", "agent_vault.wasm", "index.d.cts", "index.d.ts", "package.json",
     "shared/glue.js", "src/host.js", "src/index.js", "src/runtime.js",
   ]);
 });
