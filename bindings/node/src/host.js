@@ -2,7 +2,6 @@
 // node:fs calls and the user's own git. It holds no vault rule: which path to
 // read and which git command to run are the reader's choice, in the module.
 
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -37,11 +36,13 @@ export const nodeHost = {
     entries: fs.readdirSync(p, { withFileTypes: true }).map((d) => ({ name: d.name, type: typeOf(d) })),
   }),
 
-  // Git runs unattended (no prompt, no stdin) and never sees key material.
+  // Git runs unattended (no prompt, no stdin) and never sees key material;
+  // child_process loads on first use, as a plain directory needs no git.
   git({ dir, args = [] }) {
     const env = { ...process.env, GIT_TERMINAL_PROMPT: "0" };
     delete env.AGENT_VAULT_KEY;
     delete env.AGENT_VAULT_OWNER;
+    const { spawnSync } = process.getBuiltinModule("node:child_process");
     const r = spawnSync("git", args, {
       cwd: dir,
       env,

@@ -1,6 +1,5 @@
-// Loads agent_vault.wasm in Node: compiled once per process, one instance
-// per Vault, WASI from the pinned pure-JS shim (node:wasi prints an
-// ExperimentalWarning on Node 20), files and git from ./host.js.
+// Loads agent_vault.wasm: compiled once per process, an instance per Vault, WASI from
+// the pinned pure-JS shim (node:wasi warns on Node 20), files and git from ./host.js.
 
 import fs from "node:fs";
 import v8 from "node:v8";
