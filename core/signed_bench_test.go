@@ -11,12 +11,12 @@ import (
 )
 
 // BenchmarkBulkGrantSigning grants a newcomer a group of 2,500 secrets
-// shared by 20 agents, with the owner's verification and signature and
+// shared by 5 agents, with the owner's verification and signature and
 // without them (the path of an editor that never loaded the signed state,
 // as before the vault was signed), side by side on copies of one vault.
 // Run with -benchtime=3x; secrets/s is the figure to compare.
 func BenchmarkBulkGrantSigning(b *testing.B) {
-	const secrets, agents = 2500, 20
+	const secrets, agents = 2500, 5
 	base := filepath.Join(b.TempDir(), "base", DirName)
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		b.Fatal(err)
