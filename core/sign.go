@@ -144,8 +144,8 @@ func (e *Editor) requireTrusted(allowed map[string]bool) error {
 	if len(list) == 0 {
 		return nil
 	}
-	return errorf(CodeUntrusted, "refusing to change the vault: %s differ%s from what you signed (version %d)",
-		strings.Join(list, ", "), map[bool]string{true: "s", false: ""}[len(list) == 1], ot.view.st.version).
+	return errorf(CodeUntrusted, "refusing to change the vault: not as you signed it (version %d): %s",
+		ot.view.st.version, strings.Join(list, ", ")).
 		withHint("review with 'agent-vault check'; if you made these changes (for example with another tool), accept them with 'agent-vault seal'")
 }
 

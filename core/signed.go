@@ -209,7 +209,7 @@ func parseState(data []byte) (*state, error) {
 			return nil, bad("malformed digest of %s", f.name)
 		}
 	}
-	for _, l := range lines[8:] {
+	for n, l := range lines[8:] {
 		parts := strings.Split(l, " ")
 		switch {
 		case parts[0] == "agent" && len(parts) == 4:
@@ -242,7 +242,7 @@ func parseState(data []byte) (*state, error) {
 			}
 			s.buckets[id[0]] = r
 		default:
-			return nil, bad("unexpected line %d", len(s.agents)+len(s.buckets)+9)
+			return nil, bad("unexpected line %d", n+9)
 		}
 	}
 	// One encoding per state: anything else (order, duplicates, spacing,
