@@ -97,6 +97,16 @@ type state struct {
 	buckets  map[byte]bucketRef
 }
 
+// bucketFiles names the bucket files the state refers to, sorted.
+func (s *state) bucketFiles() []string {
+	out := make([]string, 0, len(s.buckets))
+	for id, ref := range s.buckets {
+		out = append(out, bucketFile(id, ref.digest))
+	}
+	slices.Sort(out)
+	return out
+}
+
 // entry is a secret's line in a bucket.
 type entry struct {
 	enc, meta digest
