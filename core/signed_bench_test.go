@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,4 +87,30 @@ func BenchmarkBulkGrantSigning(b *testing.B) {
 			b.ReportMetric(float64(secrets*b.N)/took.Seconds(), "secrets/s")
 		})
 	}
+}
+
+// BenchmarkParseState parses and verifies a top record with all 256
+// buckets listed, the fixed part of every verified get: one signature
+// check is most of it.
+func BenchmarkParseState(b *testing.B) {
+	st := seedState()
+	for i := range 256 {
+		st.buckets[byte(i)] = bucketRef{digest: digestOf([]byte{byte(i)}), count: 10}
+	}
+	data := st.sign(seedSigner())
+	b.Run("parse+verify", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parseState(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ed25519-verify-only", func(b *testing.B) {
+		body := st.marshalBody()
+		k := seedSigner()
+		s := ed25519.Sign(k.priv, body)
+		for b.Loop() {
+			ed25519.Verify(k.pub, body, s)
+		}
+	})
 }

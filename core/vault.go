@@ -18,6 +18,9 @@ import (
 type Vault struct {
 	fsys     fs.FS
 	ownerPub string
+	// loaded are the digests of config.yaml and owner.pub as read at open,
+	// so verifying the signed state does not read them again.
+	loaded map[string]digest
 
 	policyOnce sync.Once
 	policyErr  error
@@ -66,10 +69,12 @@ func (v *Vault) load() error {
 	if err := checkConfig(cfg); err != nil {
 		return err
 	}
+	v.loaded = map[string]digest{configFile: digestOf(cfg)}
 	pub, err := readFile(v.fsys, ownerPubFile, maxKeySize)
 	if err != nil {
 		return classifyRead(err, CodeCorruptVault, "failed to read owner public key")
 	}
+	v.loaded[ownerPubFile] = digestOf(pub)
 	v.ownerPub = strings.TrimSpace(string(pub))
 	if _, err := ParseRecipient(v.ownerPub); err != nil {
 		return wrap(CodeCorruptVault, err, "invalid %s/%s", DirName, ownerPubFile)
