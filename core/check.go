@@ -53,7 +53,7 @@ func (v *Vault) Check(opts CheckOptions) ([]Finding, error) {
 		return nil, err
 	}
 	c := &checker{v: v, now: opts.Now, owner: opts.Owner, local: opts.Local}
-	if opts.Owner != nil && opts.Owner.recipient != v.ownerPub {
+	if opts.Owner != nil && !v.IsOwner(opts.Owner) { // a replaced owner.pub is owner_key_replaced
 		c.add(SeverityError, "wrong_owner_key", "owner.pub", "the key given is not the owner key; ciphertext was not verified")
 		c.owner = nil
 	}

@@ -32,6 +32,10 @@ type plan struct {
 	// repair does not build on a state someone else signed since.
 	Vault string `yaml:"vault,omitempty"`
 	Base  uint64 `yaml:"base,omitempty"`
+	// Buckets are the index files of that state. The interrupted run may
+	// have removed them already; a repair removes them again so that its
+	// commit records the deletion.
+	Buckets []string `yaml:"buckets,omitempty"`
 }
 
 // localJournal is the journal's name in the clone-local state directory
@@ -74,6 +78,7 @@ func (e *Editor) run(p plan, m *Manifest, nv []newValue) error {
 	p.Started = e.opts.Now().UTC().Truncate(time.Second)
 	if e.signing() {
 		p.Vault, p.Base = e.trust.view.st.vaultID, e.trust.view.st.version
+		p.Buckets = e.trust.view.st.bucketFiles()
 	}
 	data, err := yaml.Marshal(&p)
 	if err != nil {

@@ -34,6 +34,9 @@ type ownerTrust struct {
 	// planned holds the digests of the files the running operation's plan
 	// writes: the owner's own, trusted before they are signed.
 	planned map[string]digest
+	// gone are bucket files of an earlier state that must not survive the
+	// next signature, even if already deleted (see plan.Buckets).
+	gone []string
 
 	mu      sync.Mutex
 	touched map[string]entry
@@ -144,8 +147,8 @@ func (e *Editor) requireTrusted(allowed map[string]bool) error {
 	if len(list) == 0 {
 		return nil
 	}
-	return errorf(CodeUntrusted, "refusing to change the vault: %s differ%s from what you signed (version %d)",
-		strings.Join(list, ", "), map[bool]string{true: "s", false: ""}[len(list) == 1], ot.view.st.version).
+	return errorf(CodeUntrusted, "refusing to change the vault: not as you signed it (version %d): %s",
+		ot.view.st.version, strings.Join(list, ", ")).
 		withHint("review with 'agent-vault check'; if you made these changes (for example with another tool), accept them with 'agent-vault seal'")
 }
 
@@ -353,9 +356,17 @@ func (e *Editor) writeSigned(st *state, changed map[byte]bucket) error {
 // previous version, and any a crashed signing left behind.
 func (e *Editor) removeStaleBuckets(st *state) error {
 	keep := map[string]bool{}
-	for id, ref := range st.buckets {
-		keep[bucketFile(id, ref.digest)] = true
+	for _, name := range st.bucketFiles() {
+		keep[name] = true
 	}
+	for _, name := range e.trust.gone {
+		if !keep[name] {
+			if err := removeFile(e.w, name); err != nil {
+				return err
+			}
+		}
+	}
+	e.trust.gone = nil
 	entries, err := fs.ReadDir(e.v.fsys, bucketsDir)
 	if err != nil {
 		return nil // no buckets yet
@@ -416,6 +427,12 @@ func (e *Editor) trustRepair(p *plan) error {
 		return errorf(CodeConflict, "the signed state changed since the interrupted %s started (version %d, now %d)", p.Op, p.Base, st.version).
 			withHint("review with 'agent-vault check'; re-run the operation instead of repairing it")
 	}
+	for _, name := range p.Buckets {
+		if path.Dir(name) != bucketsDir || !fs.ValidPath(name) {
+			return errorf(CodeCorruptVault, "journal names an unexpected file %q", clip(name))
+		}
+	}
+	e.trust.gone = p.Buckets
 	e.trust.repairing = map[string]bool{}
 	for _, s := range append(slices.Clone(p.Secrets), p.Set...) {
 		e.trust.repairing[s] = true

@@ -47,15 +47,33 @@ func digestOf(data []byte) digest { return sha256.Sum256(data) }
 
 func (d digest) String() string { return hex.EncodeToString(d[:]) }
 
+// parseDigest decodes 64 lowercase hex digits. A get parses every bucket
+// line of the top record, so this neither allocates nor accepts two
+// spellings of one digest.
 func parseDigest(s string) (digest, bool) {
 	var d digest
-	if len(s) != 2*len(d) || strings.ToLower(s) != s {
+	if len(s) != 2*len(d) {
 		return d, false
 	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, false
+	for i := range d {
+		hi, ok1 := lowerHex(s[2*i])
+		lo, ok2 := lowerHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return d, false
+		}
+		d[i] = hi<<4 | lo
 	}
 	return d, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // bucketOf is the bucket a secret's entry lives in: the first byte of the
@@ -97,6 +115,16 @@ type state struct {
 	buckets  map[byte]bucketRef
 }
 
+// bucketFiles names the bucket files the state refers to, sorted.
+func (s *state) bucketFiles() []string {
+	out := make([]string, 0, len(s.buckets))
+	for id, ref := range s.buckets {
+		out = append(out, bucketFile(id, ref.digest))
+	}
+	slices.Sort(out)
+	return out
+}
+
 // entry is a secret's line in a bucket.
 type entry struct {
 	enc, meta digest
@@ -107,9 +135,9 @@ type bucket map[string]entry
 
 // marshalBody encodes everything the signature covers.
 func (s *state) marshalBody() []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nvault %s\nversion %d\nsigner %s\nowner %s\n", stateHeader, s.vaultID, s.version, formatOwnerKey(s.signer), s.owner)
-	fmt.Fprintf(&b, "file %s %s\nfile %s %s\nfile %s %s\n", configFile, s.config, ownerPubFile, s.ownerPub, manifestFile, s.manifest)
+	b := make([]byte, 0, 512+len(s.agents)*160+len(s.buckets)*84)
+	b = fmt.Appendf(b, "%s\nvault %s\nversion %d\nsigner %s\nowner %s\n", stateHeader, s.vaultID, s.version, formatOwnerKey(s.signer), s.owner)
+	b = fmt.Appendf(b, "file %s %s\nfile %s %s\nfile %s %s\n", configFile, s.config, ownerPubFile, s.ownerPub, manifestFile, s.manifest)
 	names := make([]string, 0, len(s.agents))
 	for n := range s.agents {
 		names = append(names, n)
@@ -121,14 +149,22 @@ func (s *state) marshalBody() []byte {
 		if a.hasEscrow {
 			esc = a.escrow.String()
 		}
-		fmt.Fprintf(&b, "agent %s %s %s\n", n, a.pub, esc)
+		b = fmt.Appendf(b, "agent %s %s %s\n", n, a.pub, esc)
 	}
+	// Up to 256 lines, encoded on every get's canonical check: appended
+	// by hand rather than through fmt.
 	for i := range 256 {
 		if r, ok := s.buckets[byte(i)]; ok {
-			fmt.Fprintf(&b, "bucket %02x %s %d\n", i, r.digest, r.count)
+			b = append(b, "bucket "...)
+			b = hex.AppendEncode(b, []byte{byte(i)})
+			b = append(b, ' ')
+			b = hex.AppendEncode(b, r.digest[:])
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(r.count), 10)
+			b = append(b, '\n')
 		}
 	}
-	return b.Bytes()
+	return b
 }
 
 // sign encodes the state and appends the signature line.
@@ -155,7 +191,7 @@ func parseState(data []byte) (*state, error) {
 		return nil, bad("malformed signature")
 	}
 	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
-	s := &state{agents: map[string]agentDigests{}, buckets: map[byte]bucketRef{}}
+	s := &state{agents: map[string]agentDigests{}, buckets: make(map[byte]bucketRef, 256)}
 	field := func(n int, key string) (string, error) {
 		if n >= len(lines) {
 			return "", bad("missing %s", key)
@@ -209,10 +245,12 @@ func parseState(data []byte) (*state, error) {
 			return nil, bad("malformed digest of %s", f.name)
 		}
 	}
-	for _, l := range lines[8:] {
-		parts := strings.Split(l, " ")
+	for n, l := range lines[8:] {
+		parts, ok := fields4(l)
 		switch {
-		case parts[0] == "agent" && len(parts) == 4:
+		case !ok:
+			return nil, bad("unexpected line %d", n+9)
+		case parts[0] == "agent":
 			if ValidateName("agent", parts[1]) != nil {
 				return nil, bad("invalid agent name")
 			}
@@ -228,11 +266,14 @@ func parseState(data []byte) (*state, error) {
 				a.hasEscrow = true
 			}
 			s.agents[parts[1]] = a
-		case parts[0] == "bucket" && len(parts) == 4:
-			id, ok := parseHexID(parts[1])
-			if !ok || len(id) != 1 {
+		case parts[0] == "bucket":
+			var id [1]byte
+			hi, ok1 := lowerHex(parts[1][0])
+			lo, ok2 := lowerHex(parts[1][len(parts[1])-1])
+			if len(parts[1]) != 2 || !ok1 || !ok2 {
 				return nil, bad("malformed bucket id")
 			}
+			id[0] = hi<<4 | lo
 			var r bucketRef
 			if r.digest, ok = parseDigest(parts[2]); !ok {
 				return nil, bad("malformed bucket digest")
@@ -242,7 +283,7 @@ func parseState(data []byte) (*state, error) {
 			}
 			s.buckets[id[0]] = r
 		default:
-			return nil, bad("unexpected line %d", len(s.agents)+len(s.buckets)+9)
+			return nil, bad("unexpected line %d", n+9)
 		}
 	}
 	// One encoding per state: anything else (order, duplicates, spacing,
@@ -254,6 +295,19 @@ func parseState(data []byte) (*state, error) {
 		return nil, errorf(CodeUntrusted, "the owner signature on %s/%s does not verify", DirName, stateFile)
 	}
 	return s, nil
+}
+
+// fields4 splits a line into exactly four space-separated fields without
+// allocating.
+func fields4(l string) (f [4]string, ok bool) {
+	for i := range 3 {
+		var found bool
+		if f[i], l, found = strings.Cut(l, " "); !found {
+			return f, false
+		}
+	}
+	f[3] = l
+	return f, !strings.Contains(l, " ")
 }
 
 // parseHexID decodes lowercase hex of 1 or 16 bytes.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,12 +12,12 @@ import (
 )
 
 // BenchmarkBulkGrantSigning grants a newcomer a group of 2,500 secrets
-// shared by 20 agents, with the owner's verification and signature and
+// shared by 5 agents, with the owner's verification and signature and
 // without them (the path of an editor that never loaded the signed state,
 // as before the vault was signed), side by side on copies of one vault.
 // Run with -benchtime=3x; secrets/s is the figure to compare.
 func BenchmarkBulkGrantSigning(b *testing.B) {
-	const secrets, agents = 2500, 20
+	const secrets, agents = 2500, 5
 	base := filepath.Join(b.TempDir(), "base", DirName)
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		b.Fatal(err)
@@ -86,4 +87,30 @@ func BenchmarkBulkGrantSigning(b *testing.B) {
 			b.ReportMetric(float64(secrets*b.N)/took.Seconds(), "secrets/s")
 		})
 	}
+}
+
+// BenchmarkParseState parses and verifies a top record with all 256
+// buckets listed, the fixed part of every verified get: one signature
+// check is most of it.
+func BenchmarkParseState(b *testing.B) {
+	st := seedState()
+	for i := range 256 {
+		st.buckets[byte(i)] = bucketRef{digest: digestOf([]byte{byte(i)}), count: 10}
+	}
+	data := st.sign(seedSigner())
+	b.Run("parse+verify", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parseState(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ed25519-verify-only", func(b *testing.B) {
+		body := st.marshalBody()
+		k := seedSigner()
+		s := ed25519.Sign(k.priv, body)
+		for b.Loop() {
+			ed25519.Verify(k.pub, body, s)
+		}
+	})
 }

@@ -52,9 +52,10 @@ func (v *Vault) LoadTrust(pin string) (*Trust, error) {
 		}
 	}
 	sv := newSignedView(v.fsys, st)
+	// config.yaml and owner.pub as the vault read them at open.
 	for _, name := range []string{configFile, ownerPubFile} {
-		if _, err := sv.readChecked(name, maxKeySize); err != nil {
-			return nil, err
+		if d, _ := sv.expected(name); v.loaded[name] != d {
+			return nil, sv.changed(name)
 		}
 	}
 	if st.owner != v.ownerPub {

@@ -17,6 +17,9 @@ import (
 type Vault struct {
 	fsys     fs.FS
 	ownerPub string
+	// loaded are the digests of config.yaml and owner.pub as read at open,
+	// so verifying the signed state does not read them again.
+	loaded map[string]digest
 
 	policyOnce sync.Once
 	policyErr  error
@@ -65,10 +68,12 @@ func (v *Vault) load() error {
 	if err := checkConfig(cfg); err != nil {
 		return err
 	}
+	v.loaded = map[string]digest{configFile: digestOf(cfg)}
 	pub, err := readFile(v.fsys, ownerPubFile, maxKeySize)
 	if err != nil {
 		return classifyRead(err, CodeCorruptVault, "failed to read owner public key")
 	}
+	v.loaded[ownerPubFile] = digestOf(pub)
 	if v.ownerPub, err = recipientText(pub); err != nil {
 		return wrap(CodeCorruptVault, err, "invalid %s/%s", DirName, ownerPubFile)
 	}

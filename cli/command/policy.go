@@ -124,7 +124,7 @@ func runCheck(c *ctx, args []string) error {
 	if err != nil {
 		return err
 	}
-	if owner != nil && c.o.key == "" && !v.IsOwner(owner) {
+	if ch, err := core.ResolveKey(c.keySpec()); owner != nil && err == nil && ch.Source == core.SourceEnv && !v.IsOwner(owner) {
 		owner = nil // an agent key from the environment: verify headers only
 	}
 	copts := core.CheckOptions{Now: time.Now(), Owner: owner, JournalTracked: journalTracked(root)}

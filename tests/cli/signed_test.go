@@ -163,6 +163,9 @@ func TestOwnerRefusesUnsignedKeys(t *testing.T) {
 	if r := e.Run(nil, nil, "set", "app/new", "v"); r.Code != exitUntrusted || !strings.Contains(r.Stderr, "owner.pub") {
 		t.Fatalf("set after a replaced owner.pub: exit %d\n%s", r.Code, r.Stderr)
 	}
+	if r := e.Run(nil, nil, "check", "--json"); r.Code != 9 || !strings.Contains(r.Stdout, `"kind":"owner_key_replaced"`) {
+		t.Fatalf("check after a replaced owner.pub: %d %s", r.Code, r.Stdout)
+	}
 	// seal restores owner.pub from the owner key.
 	out := e.OK("seal", "--yes")
 	if !strings.Contains(out, "restored") || !strings.Contains(out, "Signed version") {
