@@ -68,8 +68,17 @@ func TestGitNeverSeesTheKey(t *testing.T) {
 			}
 			seen := map[string]bool{}
 			for _, rec := range records() {
-				sub, _, _ := strings.Cut(strings.TrimPrefix(rec, "args: "), "\n")
-				sub, _, _ = strings.Cut(sub, " ")
+				line, _, _ := strings.Cut(strings.TrimPrefix(rec, "args: "), "\n")
+				// The subcommand is the first word after "-c name=value"
+				// options.
+				words := strings.Fields(line)
+				for len(words) >= 2 && words[0] == "-c" {
+					words = words[2:]
+				}
+				sub := ""
+				if len(words) > 0 {
+					sub = words[0]
+				}
 				seen[sub] = true
 				if strings.Contains(rec, "AGENT_VAULT_KEY") || strings.Contains(rec, keyLine) {
 					t.Errorf("%v: git %s inherited the key", args, sub)

@@ -77,6 +77,19 @@ func (b *hostileBase) prepare(t *testing.T, c hostileCase) *hostileEnv {
 	return h
 }
 
+// accepted is a setup after which the owner accepts what was planted with
+// seal, so the case tests how that content itself is parsed and printed,
+// not only that an unsigned change is refused (tests/cli/signed_test.go
+// does that).
+func accepted(setup func(t *testing.T, h *hostileEnv)) func(t *testing.T, h *hostileEnv) {
+	return func(t *testing.T, h *hostileEnv) {
+		setup(t, h)
+		if r := result(t, command(h.e, nil, nil, "seal", "--yes")); r.Code != 0 {
+			t.Fatalf("seal: exit %d\n%s", r.Code, r.Stderr)
+		}
+	}
+}
+
 // decoyAgent names the agent of the decoy vault.
 func (h *hostileEnv) decoyAgent(t *testing.T) string {
 	entries, err := os.ReadDir(filepath.Join(h.ov, "agents"))

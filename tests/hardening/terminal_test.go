@@ -59,6 +59,9 @@ func TestListAgentsPrintsTheParsedKey(t *testing.T) {
 	}
 	recipient := strings.TrimSpace(string(pub))
 	write(t, pubFile, []byte("# "+escapes+"\n"+recipient+"\n# trailing "+escapes+"\n"))
+	// Unsigned, the file is refused before it is parsed; the owner accepts
+	// it, so the parsing and printing are what is tested.
+	must(t, e, "seal", "--yes")
 	for _, args := range [][]string{{"list-agents"}, {"list-agents", "--json"}, {"check"}, {"check", "--json"}} {
 		r := run(t, e, args...)
 		noControlOutput(t, strings.Join(args, " "), r)
@@ -92,17 +95,19 @@ func terminalCases() []hostileCase {
 			})
 		}
 	}
+	// pending leaves a journal where an interrupted command would: in the
+	// clone's own .git/agent-vault, outside the working tree.
 	pending := func(body string) func(t *testing.T, h *hostileEnv) {
 		return func(t *testing.T, h *hostileEnv) {
-			write(t, filepath.Join(h.vault, ".pending.yaml"), []byte(body+"started: 2026-01-01T00:00:00Z\n"))
+			write(t, filepath.Join(h.e.Repo, ".git", "agent-vault", "pending.yaml"), []byte(body+"started: 2026-01-01T00:00:00Z\n"))
 		}
 	}
 	return []hostileCase{
-		{"escapes in an agent public key comment", func(t *testing.T, h *hostileEnv) {
+		{"escapes in an agent public key comment", accepted(func(t *testing.T, h *hostileEnv) {
 			p := filepath.Join(h.vault, "agents", "bot", "public.key")
 			editFile(t, p, func(s string) string { return "# " + escapes + "\n" + s })
-		}, []probe{{args: listAgent}, {args: getApp}, {args: []string{"grant", "bot", "misc"}}}},
-		{"escapes in a metadata type error", replace(meta, "authorized_agents: [bot]", "authorized_agents: "+yamlEscapes),
+		}), []probe{{args: listAgent}, {args: getApp}, {args: []string{"grant", "bot", "misc"}}}},
+		{"escapes in a metadata type error", accepted(replace(meta, "authorized_agents: [bot]", "authorized_agents: "+yamlEscapes)),
 			[]probe{{args: listAll, code: core.CodeCorruptVault}, {args: getApp}, {args: checkAll, finding: "bad_metadata"}}},
 		{"escapes in a metadata name", replace(meta, "name: app/s0000", "name: "+yamlEscapes),
 			[]probe{{args: listAll, code: core.CodeCorruptVault}, {args: checkAll, finding: "bad_metadata"}}},
@@ -125,9 +130,10 @@ func terminalCases() []hostileCase {
 			write(t, filepath.Join(h.vault, "agents", escapes, "public.key"), []byte("x"))
 		}, []probe{{args: checkAll, finding: "orphaned_file"}, {args: listAgent}}},
 		{"escapes in a journal's operation", pending("op: " + yamlEscapes + "\nargs: [bot, app]\n"),
-			[]probe{{args: checkAll, finding: "pending_operation"}, {args: setNew, code: core.CodeCorruptVault}}},
+			// The journal lives in the clone's .git, which only the CLI reads.
+			[]probe{{args: checkAll, finding: "pending_operation", cliOnly: true}, {args: setNew, code: core.CodeCorruptVault}}},
 		{"escapes in a journal's arguments", pending("op: grant\nargs: [" + yamlEscapes + "]\n"),
-			[]probe{{args: checkAll, finding: "pending_operation"}}},
+			[]probe{{args: checkAll, finding: "pending_operation", cliOnly: true}}},
 	}
 }
 
