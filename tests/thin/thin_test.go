@@ -15,7 +15,9 @@ import (
 )
 
 // lifecycle matches what a binding would write if it ran Git itself.
-var lifecycle = regexp.MustCompile(`rev-parse|--ff-only|@\{upstream\}|["'\x60]clone["'\x60]|["'\x60]pull["'\x60]|ls-remote|--show-toplevel`)
+// ("pull" alone is also the name of the module's pull op, so it is not
+// matched; --ff-only is what a binding's own pull would need.)
+var lifecycle = regexp.MustCompile(`rev-parse|--ff-only|@\{upstream\}|["'\x60]clone["'\x60]|ls-remote|--show-toplevel`)
 
 // sources are the hand-written sources of each binding.
 var sources = []string{
