@@ -78,7 +78,9 @@ func ParseOwnerKey(s string) (ed25519.PublicKey, error) {
 	}
 	b, err := pinEncoding.DecodeString(rest)
 	if err != nil || len(b) != ed25519.PublicKeySize {
-		return nil, errorf(CodeInvalidInput, "malformed owner key %q", clip(s))
+		// Not echoed: a secret pasted into the wrong variable must not
+		// reach a message.
+		return nil, errorf(CodeInvalidInput, "malformed owner key (want %s followed by 52 base32 letters)", OwnerKeyPrefix)
 	}
 	return ed25519.PublicKey(b), nil
 }

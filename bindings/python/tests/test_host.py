@@ -125,14 +125,15 @@ def test_git_runs_without_key_material(tmp_path: Path, fake_git: Path, monkeypat
     h.cli("set", "app/token", "-", input=b"token-v1")
     raw = next(ln for ln in h.key().read_text().splitlines() if ln.startswith("AGE-SECRET-KEY-"))
     monkeypatch.setenv("AGENT_VAULT_KEY", raw)
-    monkeypatch.setenv("AGENT_VAULT_OWNER", raw)
+    pin = h.cli("owner-key").strip()
+    monkeypatch.setenv("AGENT_VAULT_OWNER", pin)
     fake_git.write_text("")  # only the reader's calls from here on
     with Vault(h.repo) as v:
         assert v.get("app/token") == "token-v1"
     calls = fake_git.read_text().split("--- call\n")[1:]
     assert calls, "the reader ran no git: nothing was checked"
     for call in calls:
-        assert "AGENT_VAULT_KEY" not in call and "AGENT_VAULT_OWNER" not in call and raw not in call
+        assert "AGENT_VAULT_KEY" not in call and "AGENT_VAULT_OWNER" not in call and raw not in call and pin not in call
         assert "GIT_TERMINAL_PROMPT=0" in call.splitlines()
         assert "stdin=/dev/null" in call.splitlines()
 
