@@ -150,6 +150,9 @@ check_value "ours get lonely (secrets/default/lonely.enc)" "toplevel-v1" run_our
 check_value "ours get certs/chain (multi-line)" "$multi" run_ours a get certs/chain
 check_code "ours get stripe/key as zed before revoke" 0 run_ours a get stripe/key --key "$(key a agents/zed)"
 
+# A vault the original made is unsigned: the owner reviews and accepts it
+# once with seal, then our edits sign each change.
+check "ours seal --yes (accept the original's vault)" run_ours a seal --yes
 check "ours grant alpha lone (top-level secret written by the original)" run_ours a grant alpha lone
 check "ours set stripe/key" run_ours a set stripe/key "$v2"
 check "ours set lonely" run_ours a set lonely toplevel-v2
@@ -171,6 +174,8 @@ check "orig list" run_orig a list
 check "orig check" run_orig a check
 check "orig set stripe/key after our edits" run_orig a set stripe/key "$v3"
 check "orig revoke alpha lone" run_orig a revoke alpha lone
+# The original's edits are unsigned changes until the owner accepts them.
+check "ours seal --yes (accept the original's edits)" run_ours a seal --yes
 check_value "ours get stripe/key after the original's set" "$v3" run_ours a get stripe/key --key "$(key a agents/alpha)"
 check_code "ours get lonely as alpha after the original's revoke" 5 run_ours a get lonely --key "$(key a agents/alpha)"
 check_eq "ours check after the original's edits" "0" errors_of a
@@ -199,6 +204,7 @@ check "orig set g/ok" run_orig f set g/ok fine
 check "orig set g/broken" run_orig f set g/broken gone
 rm "$work/f/repo/.agent-vault/secrets/g/broken.enc"
 git -C "$work/f/repo" commit -qam "lose a ciphertext"
+check "ours seal --yes (accept the original's vault)" run_ours f seal --yes
 check_code "ours grant x g over a missing ciphertext fails" 4 run_ours f grant x g
 check_eq "the failed grant left no change" "" git -C "$work/f/repo" status --porcelain --untracked-files=no
 check_code "nor a journal" 1 test -e "$work/f/repo/.agent-vault/.pending.yaml"
@@ -238,6 +244,7 @@ check "orig grant ops stripe on our vault" run_orig b grant ops stripe
 check "orig revoke bot stripe on our vault" run_orig b revoke bot stripe
 check "orig restore-agent ops from our escrow" run_orig b restore-agent ops --to "$work/b/ops-restored.key"
 check "orig add-agent late on our vault" run_orig b add-agent late
+check "ours seal --yes (accept the original's edits)" run_ours b seal --yes
 check_value "ours get stripe/key as ops after the original's grant" "$v1" run_ours b get stripe/key --key "$(key b agents/ops)"
 check_value "ours get with the key the original restored" "$v1" run_ours b get stripe/key --key "$work/b/ops-restored.key"
 check_code "ours get stripe/key as bot after the original's revoke" 5 run_ours b get stripe/key --key "$(key b agents/bot)"

@@ -56,15 +56,19 @@ test("autoPull fast-forwards before get and re-opens on a new HEAD", async () =>
   const still = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
   try {
     assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    // The swap is pushed without the owner key: once pulled, the changed
+    // ciphertext is refused, which shows the pull and the re-open.
     pushSwap(work, "stripe/api-key", "stripe/webhook-secret");
-    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
+    await assert.rejects(v.get("stripe/api-key"), (e) => e.code === "untrusted");
     assert.equal(git(["rev-parse", "HEAD"], { cwd: reader, env }), git(["rev-parse", "HEAD"], { cwd: work, env }));
-    // autoPull: false never runs git (the reader's checkout moved only through v).
+    // autoPull: false never runs git: the checkout stays where it was.
     const other = path.join(base, "other");
     git(["clone", "--quiet", bare, other], { env });
+    const before = git(["rev-parse", "HEAD"], { cwd: other, env });
     const o = new Vault({ repoPath: other, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
     pushSwap(work, "stripe/api-key", "postgres/conn");
-    assert.equal(await o.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
+    await assert.rejects(o.get("stripe/api-key"), (e) => e.code === "untrusted");
+    assert.equal(git(["rev-parse", "HEAD"], { cwd: other, env }), before);
     o.close();
   } finally {
     v.close();
