@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ConflictError, GitSyncError, Vault } from "../src/index.js";
-import { PKG, VECTORS, git, tempDir, testEnv } from "./helpers.js";
+import { PKG, VECTORS, cli, git, tempDir, testEnv } from "./helpers.js";
 
 const KEYS = path.join(VECTORS, "keys");
 const HOME = tempDir("av-node-home-");
@@ -26,6 +26,10 @@ const EXPECT = {
 
 /** A bare repo holding the fixture vault, and a writer clone of it. */
 function upstream() {
+  // Every test's vault is a fresh copy of the one fixture, with the same
+  // vault id: what an earlier test's readers remembered of its signed
+  // versions is not this test's history.
+  fs.rmSync(path.join(HOME, ".agent-vault", "seen"), { recursive: true, force: true });
   const base = tempDir();
   const work = path.join(base, "writer");
   fs.cpSync(path.join(VECTORS, "vault"), work, { recursive: true });
@@ -45,6 +49,10 @@ function pushSwap(work, dst, src) {
   const s = path.join(work, ".agent-vault/secrets");
   fs.copyFileSync(path.join(s, `${src}.enc`), path.join(s, `${dst}.enc`));
   git(["commit", "--quiet", "-am", `swap ${dst}`], { cwd: work, env });
+  // The owner accepts the swap, so readers with the pin take the new
+  // value. The owner works on another machine: a HOME of its own.
+  cli(["seal", "--yes", "--key", path.join(KEYS, "owner.key"), "--insecure-key-permissions"],
+    { cwd: work, env: testEnv(tempDir("av-node-owner-home-")) });
   git(["push", "--quiet", "origin", "main"], { cwd: work, env });
 }
 
@@ -56,18 +64,21 @@ test("autoPull fast-forwards before get and re-opens on a new HEAD", async () =>
   const still = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
   try {
     assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
-    // The swap is pushed without the owner key: once pulled, the changed
-    // ciphertext is refused, which shows the pull and the re-open.
     pushSwap(work, "stripe/api-key", "stripe/webhook-secret");
-    await assert.rejects(v.get("stripe/api-key"), (e) => e.code === "untrusted");
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
     assert.equal(git(["rev-parse", "HEAD"], { cwd: reader, env }), git(["rev-parse", "HEAD"], { cwd: work, env }));
     // autoPull: false never runs git: the checkout stays where it was.
     const other = path.join(base, "other");
     git(["clone", "--quiet", bare, other], { env });
     const before = git(["rev-parse", "HEAD"], { cwd: other, env });
+    // Its own HOME: this machine has seen the newer version the next push
+    // makes, and would rightly refuse the older checkout as a rollback.
+    const home = process.env.HOME;
+    process.env.HOME = tempDir("av-node-other-home-");
     const o = new Vault({ repoPath: other, keyPath: path.join(KEYS, "owner.key"), autoPull: false });
+    process.env.HOME = home;
     pushSwap(work, "stripe/api-key", "postgres/conn");
-    await assert.rejects(o.get("stripe/api-key"), (e) => e.code === "untrusted");
+    assert.equal(await o.get("stripe/api-key"), EXPECT["stripe/webhook-secret"]);
     assert.equal(git(["rev-parse", "HEAD"], { cwd: other, env }), before);
     o.close();
   } finally {
@@ -315,11 +326,16 @@ test("git runs without AGENT_VAULT_KEY or AGENT_VAULT_OWNER in its environment, 
     { mode: 0o755 },
   );
   const raw = fs.readFileSync(path.join(KEYS, "owner.key"), "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"));
+  // The real pin: a wrong one would stop the read before git runs.
+  const ownerPin = cli(["owner-key", "--key", path.join(KEYS, "owner.key"), "--insecure-key-permissions"], { env }).stdout.trim();
   const saved = { PATH: process.env.PATH, AGENT_VAULT_KEY: process.env.AGENT_VAULT_KEY, AGENT_VAULT_OWNER: process.env.AGENT_VAULT_OWNER };
   try {
-    Object.assign(process.env, { PATH: `${bin}:${process.env.PATH}`, AGENT_VAULT_KEY: raw, AGENT_VAULT_OWNER: "age1owner-pin-look-alike" });
+    Object.assign(process.env, { PATH: `${bin}:${process.env.PATH}`, AGENT_VAULT_KEY: raw, AGENT_VAULT_OWNER: ownerPin });
     const v = new Vault({ repoPath: reader });
+    // The owner's push runs its own git, which is not the reader's to record.
+    process.env.PATH = saved.PATH;
     pushSwap(work, "stripe/api-key", "postgres/conn");
+    process.env.PATH = `${bin}:${saved.PATH}`;
     assert.equal(await v.get("stripe/api-key"), EXPECT["postgres/conn"]);
     v.close();
   } finally {
