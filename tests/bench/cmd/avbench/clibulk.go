@@ -69,7 +69,12 @@ func sectionCLIBulk(c *config, r *report) error {
 	if err := copyTree(b.V.Repo, pristine); err != nil {
 		return err
 	}
+	// A fresh copy is one this HOME has never seen: the versions the
+	// owner signed in an earlier round would make it a rollback.
 	restore := func() error {
+		if err := os.RemoveAll(filepath.Join(b.Home, ".agent-vault", "seen")); err != nil {
+			return err
+		}
 		if err := os.RemoveAll(b.V.Repo); err != nil {
 			return err
 		}
