@@ -342,6 +342,11 @@ func countSyscalls(path string) (map[string]map[string]int, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		pid, rest, _ := strings.Cut(line, " ")
+		// The first process is agent-vault itself, whatever strace shows
+		// of its own execve.
+		if len(prog) == 0 {
+			prog[pid] = "agent-vault"
+		}
 		p := prog[pid]
 		if p == "" {
 			p = "git"
