@@ -7,7 +7,7 @@ WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/ag
 GLUE_COPIES := bindings/node/shared/glue.js
 
 
-.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat check bench clean
+.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat soak check bench clean
 
 all: build
 
@@ -41,7 +41,7 @@ demo: build
 	./scripts/demo.sh
 
 ## test: every suite — Go (native + wazero), Python, Node, MCP, browser, the original tool
-test: deps build test-go test-python test-node test-mcp test-web test-compat
+test: deps build test-go test-python test-node test-mcp soak test-web test-compat
 	@echo "all test suites passed"
 
 ## deps: system packages the suites need (strace, chromium), installed when missing
@@ -59,6 +59,11 @@ test-node: build
 
 test-mcp: build
 	./tests/mcp/test.sh
+
+## soak: 8 MCP servers sharing one HOME and repository URL, 1,000 calls each, while the owner
+## pushes grants, revokes and rotations; every answer checked against the push log (about 3 minutes)
+soak: build
+	$(GO) test -tags soak -count=1 -v -timeout 15m -run TestSoak ./tests/soak
 
 test-web: build
 	./bindings/web/test.sh
