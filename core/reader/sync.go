@@ -77,26 +77,51 @@ func (r *Reader) pullDue() bool {
 	return !r.pulled || r.opts.Now().Sub(r.lastPull) >= r.opts.PullInterval
 }
 
-// refresh pulls if due and follows HEAD.
-func (r *Reader) refresh(ctx context.Context) error {
-	if !r.pullDue() {
-		return nil
+// refresh pulls if due and follows HEAD. With auto-pull on it holds the
+// clone's read lock (lock.go) for the pull and the read that follows, so
+// the caller must call release when it has read. A reader that waited
+// while another reader of the clone pulled uses that pull instead of its
+// own: it began after this call did, so it fetched as fresh a state.
+func (r *Reader) refresh(ctx context.Context) (release func(), err error) {
+	due := r.pullDue()
+	release, err = r.lock(ctx, r.opts.AutoPull, due)
+	if err != nil || !due {
+		return release, err
 	}
-	r.pull(ctx)
-	return r.followHead(ctx)
+	r.pullShared(ctx)
+	if !r.lockedOpen {
+		// Open read the state without the lock, perhaps while another
+		// reader's pull rewrote it: read it again, now under the lock.
+		r.head, r.lockedOpen = "", true
+	}
+	return release, r.followHead(ctx)
 }
 
 // refreshPolicy is refresh for the reads that use the policy, which always
 // read it afresh: a listing is rare next to a get, and a local commit made
 // without a pull must show.
-func (r *Reader) refreshPolicy(ctx context.Context) error {
-	if r.pullDue() {
-		r.pull(ctx)
+func (r *Reader) refreshPolicy(ctx context.Context) (release func(), err error) {
+	due := r.pullDue()
+	release, err = r.lock(ctx, r.opts.AutoPull, due)
+	if err != nil {
+		return release, err
+	}
+	if due {
+		r.pullShared(ctx)
 	}
 	if r.git {
 		r.head = r.readHead(ctx)
 	}
-	return r.reopen()
+	return release, r.reopen()
+}
+
+// pullShared pulls, unless lock found that another reader just did.
+func (r *Reader) pullShared(ctx context.Context) {
+	if r.joined {
+		r.lastPull, r.pulled = r.opts.Now(), true
+		return
+	}
+	r.pull(ctx)
 }
 
 // pull fast-forwards and warns, once per streak of failures, when it
