@@ -111,6 +111,44 @@ test("random_get uses crypto.getRandomValues and fails closed without it", () =>
   }
 });
 
+/** A WASI clock subscription (48 bytes) at 0 and room for an event at 64, nevents at 128. */
+function clockPoll(ns, flags = 0) {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const v = new DataView(memory.buffer);
+  v.setBigUint64(0, 0xfeedn, true); // userdata
+  v.setUint8(8, 0); // a clock
+  v.setBigUint64(24, ns, true);
+  v.setUint16(40, flags, true);
+  return { memory, v };
+}
+
+test("poll_oneoff sleeps on a relative clock instead of spinning, and leaves other polls to the shim", () => {
+  const shimCalls = [];
+  const shim = (...args) => (shimCalls.push(args), 0);
+  const { memory, v } = clockPoll(200_000_000n);
+  const poll = glue.sleepingPollOneoff(() => memory, shim);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  assert.equal(poll(0, 64, 1, 128), 0);
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000;
+  assert.ok(wall >= 190, `returned after ${wall} ms of a 200 ms sleep`);
+  assert.ok(used < wall / 2, `${used} ms of CPU in a ${wall} ms sleep: it spins`);
+  assert.equal(v.getBigUint64(64, true), 0xfeedn, "event userdata");
+  assert.equal(v.getUint16(72, true), 0, "event error");
+  assert.equal(v.getUint8(74), 0, "event type");
+  assert.equal(v.getUint32(128, true), 1, "nevents");
+  assert.equal(shimCalls.length, 0);
+
+  poll(0, 64, 2, 128); // two subscriptions
+  const abs = clockPoll(1n, 1);
+  glue.sleepingPollOneoff(() => abs.memory, shim)(0, 64, 1, 128); // an absolute time
+  const fd = clockPoll(5n);
+  fd.v.setUint8(8, 1); // an fd subscription
+  glue.sleepingPollOneoff(() => fd.memory, shim)(0, 64, 1, 128);
+  assert.equal(shimCalls.length, 3);
+});
+
 test("a Node instance draws its randomness from crypto.getRandomValues", () => {
   const real = globalThis.crypto.getRandomValues;
   let calls = 0;
