@@ -73,9 +73,10 @@ const stampLimit = 256
 
 // acquire takes the lock, waiting for another holder to release it, and
 // returns the function that releases it. pulling marks the stamp: this
-// holder pulls, unless it joined. joined reports that while this call waited, a holder that
-// took the lock after the call began pulled and released it: the clone is
-// then as fresh as a pull of this call's own would have made it.
+// holder pulls, unless it joined. joined reports that while this call
+// waited, a holder that took the lock after the call began pulled and
+// released it: the clone is then as fresh as a pull of this call's own
+// would have made it.
 func (l *fileLock) acquire(ctx context.Context, pulling bool) (release func() error, joined bool, err error) {
 	start := time.Now()
 	deadline := start.Add(l.t.wait)
@@ -109,10 +110,14 @@ func (l *fileLock) acquire(ctx context.Context, pulling bool) (release func() er
 		case stale(held, now, l.t.stale, l.t.unstamped, seen, l.path):
 			// Whatever that holder was doing, it did not finish.
 			joined = false
-			if err := l.breakStale(held, now, seen); err != nil {
+			broke, err := l.breakStale(held, now, seen)
+			if err != nil {
 				return nil, false, err
 			}
-			continue
+			if broke {
+				continue
+			}
+			// Another waiter is breaking it: wait as for a holder.
 		}
 		// A stamp taken after this call began is never stale: if its
 		// holder pulls, its fetch is one this call may use.
@@ -132,28 +137,30 @@ func (l *fileLock) acquire(ctx context.Context, pulling bool) (release func() er
 // breakStale removes a stale lock, under a guard file so that two waiters
 // that both found it stale cannot have the slower one remove the lock the
 // faster one has just taken: whoever holds the guard removes the lock only
-// if it is still the stale one.
-func (l *fileLock) breakStale(held []byte, now time.Time, seen map[string]sighting) error {
+// if it is still the stale one. broke is false while another waiter holds
+// the guard.
+func (l *fileLock) breakStale(held []byte, now time.Time, seen map[string]sighting) (broke bool, err error) {
 	guard := l.path + ".break"
-	err := l.host.CreateExclusive(guard, newStamp(now, false))
+	err = l.host.CreateExclusive(guard, newStamp(now, false))
 	if errors.Is(err, fs.ErrExist) {
 		// Another waiter is breaking it; a guard left by one that died
 		// mid-break goes after unstamped.
 		if g, err := l.read(guard); err == nil && stale(g, now, l.t.unstamped, l.t.unstamped, seen, guard) {
 			l.host.RemoveAll(guard)
+			return true, nil
 		}
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("failed to create %s: %w", guard, err)
+		return false, fmt.Errorf("failed to create %s: %w", guard, err)
 	}
 	defer l.host.RemoveAll(guard)
 	if cur, err := l.read(l.path); err == nil && bytes.Equal(cur, held) {
 		if err := l.host.RemoveAll(l.path); err != nil {
-			return fmt.Errorf("failed to break the stale lock %s: %w", l.path, err)
+			return false, fmt.Errorf("failed to break the stale lock %s: %w", l.path, err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // release removes the lock. A holder that kept it past the stale age may
@@ -263,6 +270,8 @@ type lockState struct {
 	// joined is set by lock when another reader's pull, begun after the
 	// lock was asked for, brought the clone up to date meanwhile.
 	joined bool
+	// release, while a call holds the lock, releases it.
+	release func() error
 }
 
 // lockPath is the read lock of the clone at r.dir: in its git directory,
@@ -294,39 +303,46 @@ func (r *Reader) lockPath() (string, error) {
 	return r.readLock, nil
 }
 
-// lock takes the clone's read lock when this reader pulls from its
-// upstream (auto-pull, or Pull), for the pull and the reads that follow,
-// and returns its release; a reader that does not pull takes no lock.
-// pullNow says whether it is about to pull; lockState.joined is then set
-// when another reader pulled while this one waited (acquire).
-func (r *Reader) lock(ctx context.Context, pulls, pullNow bool) (release func(), err error) {
+// lock takes the clone's read lock unless this call holds it already; the
+// public method that called it releases it with unlock when it returns.
+// pulling says the reader is about to pull, which always locks; otherwise
+// it locks only with auto-pull on, for reads that must not meet another
+// reader's pull half done. A reader that never pulls takes no lock: it
+// does not change the clone. lockState.joined is set when another
+// reader's pull happened while this one waited (acquire).
+func (r *Reader) lock(ctx context.Context, pulling bool) error {
 	r.joined = false
-	if !pulls || !r.git || !r.upstream {
-		return noRelease, nil
+	if r.release != nil || !(pulling || r.opts.AutoPull) || !r.git || !r.upstream {
+		return nil
 	}
 	path, err := r.lockPath()
 	if err != nil {
-		return noRelease, core.Wrap(core.CodeConflict, err, "failed to lock %s for reading", r.shown)
+		return core.Wrap(core.CodeConflict, err, "failed to lock %s for reading", r.shown)
 	}
 	t := r.lockTimings
 	if t == (lockTimings{}) {
 		t = defaultLockTimings
 	}
 	l := &fileLock{host: r.host, path: path, t: t}
-	done, joined, err := l.acquire(ctx, pullNow)
+	release, joined, err := l.acquire(ctx, pulling)
 	if errors.Is(err, errLockTimeout) {
-		return noRelease, core.Errorf(core.CodeConflict, "another reader of %s has held %s for over %s", r.shown, path, t.wait).
+		return core.Errorf(core.CodeConflict, "another reader of %s has held %s for over %s", r.shown, path, t.wait).
 			WithHint("a lock left by a process that died is broken after %s; remove it sooner only if no agent-vault reader of this clone is running", t.stale)
 	}
 	if err != nil {
-		return noRelease, core.Wrap(core.CodeConflict, err, "failed to lock %s for reading", r.shown)
+		return core.Wrap(core.CodeConflict, err, "failed to lock %s for reading", r.shown)
 	}
-	r.joined = joined
-	return func() {
-		if err := done(); err != nil {
-			r.warn(err.Error())
-		}
-	}, nil
+	r.release, r.joined = release, joined
+	return nil
 }
 
-func noRelease() {}
+// unlock releases the read lock if this call took it.
+func (r *Reader) unlock() {
+	if r.release == nil {
+		return
+	}
+	if err := r.release(); err != nil {
+		r.warn(err.Error())
+	}
+	r.release = nil
+}

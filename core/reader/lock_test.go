@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/core/reader"
 	"github.com/agent-vault/agent-vault/internal/oshost"
 )
@@ -202,6 +203,27 @@ func TestStaleLockIsBroken(t *testing.T) {
 		})
 	}
 
+	t.Run("another waiter breaking it", func(t *testing.T) {
+		// A live waiter's guard: this one waits for it, polling, not spinning.
+		path := lockFile(t)
+		plant(t, path, reader.Stamp(time.Now().Add(-10*time.Minute), false))
+		plant(t, path+".break", reader.Stamp(time.Now(), false))
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			os.Remove(path)
+			os.Remove(path + ".break")
+		}()
+		h := &lockingHost{}
+		release, _, err := reader.AcquireLock(context.Background(), h, path, reader.Timings(10*time.Second, 5*time.Minute, 10*time.Second), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if n := len(h.locks()); n > 60 {
+			t.Fatalf("%d creates in a 100 ms wait: it spins", n)
+		}
+	})
+
 	t.Run("fresh stamp", func(t *testing.T) {
 		path := lockFile(t)
 		held := reader.Stamp(time.Now(), true)
@@ -247,4 +269,43 @@ func TestLockFailsOnAnUnusableDirectory(t *testing.T) {
 	if err == nil || errors.Is(err, reader.ErrLockTimeout) {
 		t.Fatalf("got %v, want a failure to create the lock", err)
 	}
+}
+
+// BenchmarkReadLock puts the read lock's cost next to what it guards: a
+// get with auto-pull on and no pull due (which takes no lock), taking and
+// releasing the lock alone, and a pull that finds nothing new (which a
+// reader makes under the lock).
+func BenchmarkReadLock(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	r := open(b, oshost.Host{}, reader.Options{Repo: f.work, Home: f.home, Key: core.KeySpec{Path: f.agentKey}, AutoPull: true, PullInterval: 1 << 62})
+	if _, err := r.Get(ctx, "stripe/api-key"); err != nil { // the one pull
+		b.Fatal(err)
+	}
+	b.Run("get", func(b *testing.B) {
+		for b.Loop() {
+			v, err := r.Get(ctx, "stripe/api-key")
+			if err != nil {
+				b.Fatal(err)
+			}
+			clear(v)
+		}
+	})
+	b.Run("lock", func(b *testing.B) {
+		path := filepath.Join(f.work, ".git", "agent-vault", "read.lock")
+		for b.Loop() {
+			release, _, err := reader.AcquireLock(ctx, oshost.Host{}, path, quick, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+		}
+	})
+	b.Run("pull", func(b *testing.B) {
+		for b.Loop() {
+			if err := r.Pull(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

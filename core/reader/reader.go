@@ -290,9 +290,8 @@ func (r *Reader) Get(ctx context.Context, secret string) ([]byte, error) {
 		return nil, core.Errorf(core.CodeInvalidKey, "the vault was opened without a key").
 			WithHint("open it with a key to read values")
 	}
-	release, err := r.refresh(ctx)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.refresh(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
 	value, err := r.get(secret)
@@ -323,9 +322,8 @@ type ListOptions struct {
 // core.Session.CanRead), sorted by name, after bringing the repository up
 // to date. Without a key, or with All, it lists every secret.
 func (r *Reader) List(ctx context.Context, o ListOptions) ([]*core.Metadata, error) {
-	release, err := r.refreshPolicy(ctx)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
 	if err := r.verified(); err != nil {
@@ -363,9 +361,8 @@ type Policy struct {
 // Agents returns the agents and groups, after bringing the repository up
 // to date.
 func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
-	release, err := r.refreshPolicy(ctx)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
 	if err := r.verified(); err != nil {
@@ -384,9 +381,8 @@ func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
 
 // Check runs the read-only audit on the current state.
 func (r *Reader) Check(ctx context.Context, now time.Time) ([]core.Finding, error) {
-	release, err := r.refreshPolicy(ctx)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
 	f, err := r.vault.Check(core.CheckOptions{Now: now})
@@ -404,9 +400,8 @@ func (r *Reader) Pull(ctx context.Context) error {
 		return core.Errorf(core.CodeConflict, "%s does not track an upstream branch", r.shown).
 			WithHint("set one with 'git branch --set-upstream-to', or clone the repository")
 	}
-	release, err := r.lock(ctx, true, true)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.lock(ctx, true); err != nil {
 		return core.RedactError(err)
 	}
 	if err := r.pullNow(ctx); err != nil {
@@ -420,9 +415,8 @@ func (r *Reader) Reload() error {
 	if r.git {
 		r.head = ""
 	}
-	release, err := r.lock(context.Background(), r.opts.AutoPull, false)
-	defer release()
-	if err != nil {
+	defer r.unlock()
+	if err := r.lock(context.Background(), false); err != nil {
 		return core.RedactError(err)
 	}
 	return core.RedactError(r.reopen())

@@ -82,6 +82,36 @@ func TestReadLockReleasedOnEveryPath(t *testing.T) {
 	}
 }
 
+// TestReadLockOnlyWhenPulling: with a pull interval, a get whose pull is
+// not due reads without the lock; one that fails looks again under it.
+func TestReadLockOnlyWhenPulling(t *testing.T) {
+	f := newFixture(t)
+	h := &lockingHost{}
+	r := open(t, h, reader.Options{Repo: f.work, Home: f.home, Key: core.KeySpec{Path: f.agentKey}, AutoPull: true, PullInterval: 1 << 62})
+	lock := filepath.Join(f.work, ".git", "agent-vault", "read.lock")
+	ctx := context.Background()
+	if _, err := r.Get(ctx, "stripe/api-key"); err != nil {
+		t.Fatal(err)
+	}
+	n := len(h.locks())
+	if n == 0 {
+		t.Fatal("the first get, which pulls, took no lock")
+	}
+	if _, err := r.Get(ctx, "stripe/api-key"); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.locks()) != n {
+		t.Fatal("a get with no pull due took the lock")
+	}
+	if _, err := r.Get(ctx, "stripe/none"); core.CodeOf(err) != core.CodeSecretNotFound {
+		t.Fatalf("got %v, want secret_not_found", err)
+	}
+	if len(h.locks()) != n+1 {
+		t.Fatal("a failed get did not look again under the lock")
+	}
+	mustNotExist(t, lock)
+}
+
 // TestNoReadLockWithoutAutoPull: a reader that does not pull takes no lock.
 func TestNoReadLockWithoutAutoPull(t *testing.T) {
 	f := newFixture(t)
