@@ -138,7 +138,7 @@ def _collect(pid: int, fds: List[int]) -> Dict[str, Any]:
 
 
 def _remove_all(r: Dict[str, Any]) -> Dict[str, Any]:
-    """Removes a tree (a failed clone) or a file (a lock)."""
+    """Removes a tree, or a file (the reader's lock)."""
     import stat
 
     try:
