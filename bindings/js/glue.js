@@ -85,7 +85,7 @@ export function secureRandomGet(memory) {
 /**
  * A WASI poll_oneoff that sleeps, blocking the thread, where the shim's
  * spins: the module sleeps so while it waits for another process to
- * release a clone's read lock, and a spinning wait would take a core from
+ * release the vault's read lock, and a spinning wait would take a core from
  * the very process it waits for. Only a poll on one relative clock is
  * handled (all the Go runtime sleeps with); anything else, and a thread
  * that may not block (a browser's main thread), gets the shim's `poll`.
