@@ -144,7 +144,9 @@ func TestSoak(t *testing.T) {
 	}
 
 	log := o.pushes()
-	v := check(slices.Concat(results...), log, agents, base)
+	all := slices.Concat(results...)
+	slices.SortFunc(all, func(a, b call) int { return a.start.Compare(b.start) }) // examples in time order
+	v := check(all, log, agents, base)
 	failed, reasons := failedPulls(t, filepath.Join(dir, "agents", "pulls.log"))
 	report(t, v, servers, len(log)-1, failed, reasons, wall)
 
