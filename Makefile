@@ -7,7 +7,7 @@ WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/ag
 GLUE_COPIES := bindings/node/shared/glue.js
 
 
-.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat check bench clean
+.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat soak check bench clean
 
 all: build
 
@@ -41,7 +41,7 @@ demo: build
 	./scripts/demo.sh
 
 ## test: every suite — Go (native + wazero), Python, Node, MCP, browser, the original tool
-test: deps build test-go test-python test-node test-mcp test-web test-compat
+test: deps build test-go test-python test-node test-mcp soak test-web test-compat
 	@echo "all test suites passed"
 
 ## deps: system packages the suites need (strace, chromium), installed when missing
@@ -60,6 +60,11 @@ test-node: build
 test-mcp: build
 	./tests/mcp/test.sh
 
+## soak: 8 MCP servers sharing one HOME and repository URL, 1,000 calls each, while the owner
+## pushes grants, revokes and rotations; every answer checked against the push log (about 3 minutes)
+soak: build
+	$(GO) test -tags soak -count=1 -v -timeout 15m -run TestSoak ./tests/soak
+
 test-web: build
 	./bindings/web/test.sh
 
@@ -68,10 +73,11 @@ test-web: build
 test-compat: build
 	./tests/compat/test.sh
 
-## check: gofmt, go vet, the wasip1 build of core and wasm, the windows and darwin builds, go mod tidy drift
+## check: gofmt, go vet (the soak too), the wasip1 build of core and wasm, the windows and darwin builds, go mod tidy drift
 check:
 	@out=$$(gofmt -l core wasm cli internal tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags soak ./tests/soak
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
 	GOOS=windows GOARCH=amd64 $(GO) vet ./core/... ./cli/... ./internal/... ./wasm/...
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...

@@ -3,7 +3,7 @@
 // host object gives the module files and git; the reader inside decides the rest.
 
 /** The ABI version this glue speaks; a module reporting another is refused. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Base class of every agent-vault error; `.code` and `.number` are the stable codes. */
 export class VaultError extends Error {
@@ -82,16 +82,49 @@ export function secureRandomGet(memory) {
   };
 }
 
+/**
+ * A WASI poll_oneoff that sleeps, blocking the thread, where the shim's
+ * spins: the module sleeps so while it waits for another process to
+ * release the vault's read lock, and a spinning wait would take a core from
+ * the very process it waits for. Only a poll on one relative clock is
+ * handled (all the Go runtime sleeps with); anything else, and a thread
+ * that may not block (a browser's main thread), gets the shim's `poll`.
+ * @param {() => WebAssembly.Memory} memory looked up per call: memory grows
+ */
+export function sleepingPollOneoff(memory, poll) {
+  let cell = null;
+  return (inPtr, outPtr, n, neventsPtr) => {
+    const sub = new DataView(memory().buffer, inPtr >>> 0, 48);
+    // tag 0 is a clock; flag 1 an absolute time.
+    if (n !== 1 || sub.getUint8(8) !== 0 || sub.getUint16(40, true) & 1) return poll(inPtr, outPtr, n, neventsPtr);
+    const ns = sub.getBigUint64(24, true);
+    const userdata = sub.getBigUint64(0, true);
+    if (ns === 0n) return poll(inPtr, outPtr, n, neventsPtr);
+    try {
+      cell ??= new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(cell, 0, 0, Number(ns) / 1e6);
+    } catch {
+      return poll(inPtr, outPtr, n, neventsPtr);
+    }
+    const ev = new DataView(memory().buffer, outPtr >>> 0, 32);
+    ev.setBigUint64(0, userdata, true);
+    ev.setUint16(8, 0, true); // no error
+    ev.setUint8(10, 0); // a clock event
+    new DataView(memory().buffer).setUint32(neventsPtr >>> 0, 1, true);
+    return 0;
+  };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // Host errors by errno; a host may also throw {kind, message}.
-const ERRNO_KINDS = { ENOENT: "not_found", ENOTDIR: "not_dir", EACCES: "permission", EPERM: "permission" };
+const ERRNO_KINDS = { ENOENT: "not_found", ENOTDIR: "not_dir", EACCES: "permission", EPERM: "permission", EEXIST: "exists" };
 
 // The host ops of docs/wasm-abi.md: a host object has a method per op,
 // taking the request. One it lacks (the browser has no git and cannot
 // write) is answered with a failure.
-const HOST_OPS = new Set(["lstat", "read", "readdir", "git", "mkdir", "rename", "remove_all", "write"]);
+const HOST_OPS = new Set(["lstat", "read", "readdir", "git", "mkdir", "rename", "remove_all", "write", "create"]);
 
 /**
  * The answer to one host request: a status byte, then the file's bytes for
@@ -130,6 +163,7 @@ export function instantiate(compiled, { shim, host, log = () => {}, onWarning = 
   const wasi = new shim.WASI([], [], [stdin, out, out], { debug: false });
   let memory = null;
   wasi.wasiImport.random_get = secureRandomGet(() => memory);
+  wasi.wasiImport.poll_oneoff = sleepingPollOneoff(() => memory, wasi.wasiImport.poll_oneoff);
   // host_call keeps its answer and host_result copies it, so the host
   // never calls into the module while the module is calling it.
   let pending = null;

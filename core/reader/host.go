@@ -34,6 +34,11 @@ type Host interface {
 	// WriteFile atomically replaces name with data, private to the user.
 	// The reader writes only its own state under ~/.agent-vault.
 	WriteFile(name string, data []byte) error
+	// CreateExclusive creates the file name holding data, private to the
+	// user, and fails with an error matching fs.ErrExist when anything,
+	// a symlink included, is at name already (O_CREAT|O_EXCL). It is the
+	// one atomic step the clone's read lock needs (lock.go).
+	CreateExclusive(name string, data []byte) error
 }
 
 // GitError is a git command that ran and exited non-zero.

@@ -90,6 +90,7 @@ type Reader struct {
 	pulled      bool
 	pullFailing bool
 	warnings    []string
+	lockState
 }
 
 // Open finds the vault, clones or pulls it as the options ask, parses the
@@ -289,6 +290,7 @@ func (r *Reader) Get(ctx context.Context, secret string) ([]byte, error) {
 		return nil, core.Errorf(core.CodeInvalidKey, "the vault was opened without a key").
 			WithHint("open it with a key to read values")
 	}
+	defer r.unlock()
 	if err := r.refresh(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
@@ -320,6 +322,7 @@ type ListOptions struct {
 // core.Session.CanRead), sorted by name, after bringing the repository up
 // to date. Without a key, or with All, it lists every secret.
 func (r *Reader) List(ctx context.Context, o ListOptions) ([]*core.Metadata, error) {
+	defer r.unlock()
 	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
@@ -358,6 +361,7 @@ type Policy struct {
 // Agents returns the agents and groups, after bringing the repository up
 // to date.
 func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
+	defer r.unlock()
 	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
@@ -377,6 +381,7 @@ func (r *Reader) Agents(ctx context.Context) (*Policy, error) {
 
 // Check runs the read-only audit on the current state.
 func (r *Reader) Check(ctx context.Context, now time.Time) ([]core.Finding, error) {
+	defer r.unlock()
 	if err := r.refreshPolicy(ctx); err != nil {
 		return nil, core.RedactError(err)
 	}
@@ -395,6 +400,10 @@ func (r *Reader) Pull(ctx context.Context) error {
 		return core.Errorf(core.CodeConflict, "%s does not track an upstream branch", r.shown).
 			WithHint("set one with 'git branch --set-upstream-to', or clone the repository")
 	}
+	defer r.unlock()
+	if err := r.lock(ctx, true); err != nil {
+		return core.RedactError(err)
+	}
 	if err := r.pullNow(ctx); err != nil {
 		return core.RedactError(err)
 	}
@@ -405,6 +414,10 @@ func (r *Reader) Pull(ctx context.Context) error {
 func (r *Reader) Reload() error {
 	if r.git {
 		r.head = ""
+	}
+	defer r.unlock()
+	if err := r.lock(context.Background(), false); err != nil {
+		return core.RedactError(err)
 	}
 	return core.RedactError(r.reopen())
 }

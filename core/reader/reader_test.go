@@ -38,7 +38,7 @@ type fixture struct {
 	agentKey         string // path of the agent's key file
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{work: filepath.Join(t.TempDir(), "work"), home: t.TempDir()}
 	if err := os.MkdirAll(filepath.Join(f.work, core.DirName), 0o755); err != nil {
@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func openDir(t *testing.T, repo string) *osfs.Dir {
+func openDir(t testing.TB, repo string) *osfs.Dir {
 	t.Helper()
 	d, err := osfs.Open(filepath.Join(repo, core.DirName))
 	if err != nil {
@@ -104,7 +104,7 @@ func openDir(t *testing.T, repo string) *osfs.Dir {
 }
 
 // edit changes the vault in repo as the owner and commits everything.
-func (f *fixture) edit(t *testing.T, repo string, fn func(e *core.Editor)) {
+func (f *fixture) edit(t testing.TB, repo string, fn func(e *core.Editor)) {
 	t.Helper()
 	owner, err := core.ParseIdentity(f.ownerKey)
 	if err != nil {
@@ -167,7 +167,7 @@ func (h *countingHost) count(sub string) int {
 	return n
 }
 
-func open(t *testing.T, h reader.Host, o reader.Options) *reader.Reader {
+func open(t testing.TB, h reader.Host, o reader.Options) *reader.Reader {
 	t.Helper()
 	r, err := reader.Open(context.Background(), h, o)
 	if err != nil {

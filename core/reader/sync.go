@@ -77,26 +77,51 @@ func (r *Reader) pullDue() bool {
 	return !r.pulled || r.opts.Now().Sub(r.lastPull) >= r.opts.PullInterval
 }
 
-// refresh pulls if due and follows HEAD.
+// refresh pulls if due and follows HEAD, holding the clone's read lock
+// (lock.go) from the pull to the end of the caller's read. A reader that
+// waited while another reader of the clone pulled uses that pull instead
+// of its own: it began after this call did, so it fetched as fresh a
+// state.
 func (r *Reader) refresh(ctx context.Context) error {
 	if !r.pullDue() {
 		return nil
 	}
-	r.pull(ctx)
+	if err := r.lock(ctx, true); err != nil {
+		return err
+	}
+	r.pullShared(ctx)
+	if !r.lockedOpen {
+		// Open read the state without the lock, perhaps while another
+		// reader's pull rewrote it: read it again, now under the lock.
+		r.head, r.lockedOpen = "", true
+	}
 	return r.followHead(ctx)
 }
 
 // refreshPolicy is refresh for the reads that use the policy, which always
 // read it afresh: a listing is rare next to a get, and a local commit made
-// without a pull must show.
+// without a pull must show. With auto-pull on, the reopen is locked too.
 func (r *Reader) refreshPolicy(ctx context.Context) error {
-	if r.pullDue() {
-		r.pull(ctx)
+	due := r.pullDue()
+	if err := r.lock(ctx, due); err != nil {
+		return err
+	}
+	if due {
+		r.pullShared(ctx)
 	}
 	if r.git {
 		r.head = r.readHead(ctx)
 	}
 	return r.reopen()
+}
+
+// pullShared pulls, unless lock found that another reader just did.
+func (r *Reader) pullShared(ctx context.Context) {
+	if r.joined {
+		r.lastPull, r.pulled = r.opts.Now(), true
+		return
+	}
+	r.pull(ctx)
 }
 
 // pull fast-forwards and warns, once per streak of failures, when it
@@ -129,9 +154,15 @@ func (r *Reader) followHead(ctx context.Context) error {
 
 // stale reports whether HEAD moved since the vault was opened, reopening
 // it if so. A failed get calls it, so a long-lived reader sees a commit
-// made beside it without paying a git command on every get.
+// made beside it without paying a git command on every get; with
+// auto-pull on it takes the read lock for the caller's retry.
 func (r *Reader) stale(ctx context.Context) bool {
 	if !r.git {
+		return false
+	}
+	// A get that read without the lock may have met another reader's pull
+	// half done: look again under the lock.
+	if r.lock(ctx, false) != nil {
 		return false
 	}
 	head := r.readHead(ctx)

@@ -96,3 +96,6 @@ func (Host) RemoveAll(string) error { return errReadOnly }
 
 // WriteFile fails.
 func (Host) WriteFile(string, []byte) error { return errReadOnly }
+
+// CreateExclusive fails.
+func (Host) CreateExclusive(string, []byte) error { return errReadOnly }

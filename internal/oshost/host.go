@@ -93,3 +93,20 @@ func (Host) WriteFile(name string, data []byte) error {
 	}
 	return err
 }
+
+// CreateExclusive creates name, mode 0600, with O_EXCL: it fails with
+// fs.ErrExist if anything is there. A lock file needs no sync.
+func (Host) CreateExclusive(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}

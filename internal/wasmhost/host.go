@@ -79,10 +79,12 @@ type Instance struct {
 }
 
 // Instantiate starts an instance. It mounts nothing: the module reads
-// files through the host imports.
+// files through the host imports. The module sleeps while it waits for a
+// clone's read lock; wazero's default nanosleep returns at once, which
+// would make that wait spin.
 func (r *Runtime) Instantiate(ctx context.Context) (*Instance, error) {
 	cfg := wazero.NewModuleConfig().WithName("").
-		WithSysWalltime().WithSysNanotime().WithRandSource(randReader{}).
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(randReader{}).
 		WithStartFunctions("_initialize")
 	mod, err := r.rt.InstantiateModule(ctx, r.compiled, cfg)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // Version is the ABI version. Bindings refuse a module whose version
 // differs from the one they were written for. Bump it on any change to the
 // exports, the imports or the envelope.
-const Version = 2
+const Version = 3
 
 // maxRequest bounds a request, so a hostile caller cannot make the guest
 // allocate without limit.

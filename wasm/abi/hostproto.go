@@ -36,7 +36,7 @@ type hostRequest struct {
 }
 
 // hostError is a failed host call. Kind is one of not_found, not_dir,
-// permission, too_large or other; Message is for people.
+// permission, exists, too_large or other; Message is for people.
 type hostError struct {
 	Kind    string `json:"error"`
 	Message string `json:"message"`
@@ -51,6 +51,8 @@ func (e *hostError) Is(target error) bool {
 		return target == fs.ErrNotExist
 	case "permission":
 		return target == fs.ErrPermission
+	case "exists":
+		return target == fs.ErrExist
 	}
 	return false
 }
@@ -159,6 +161,12 @@ func (h ImportHost) WriteFile(name string, data []byte) error {
 	return h.doJSON(hostRequest{Op: "write", Path: name, Data: data}, nil)
 }
 
+// CreateExclusive creates a private file, failing with "exists" (which
+// matches fs.ErrExist) if anything is there.
+func (h ImportHost) CreateExclusive(name string, data []byte) error {
+	return h.doJSON(hostRequest{Op: "create", Path: name, Data: data}, nil)
+}
+
 // Serve answers one host request with h. It is the host side of the
 // protocol in Go, for the wazero host that tests and benchmarks use; the
 // Python, Node and browser hosts implement the same few operations.
@@ -217,6 +225,8 @@ func Serve(h reader.Host, req []byte) []byte {
 		return serveDone(h.RemoveAll(r.Path))
 	case "write":
 		return serveDone(h.WriteFile(r.Path, r.Data))
+	case "create":
+		return serveDone(h.CreateExclusive(r.Path, r.Data))
 	}
 	return serveErr(fmt.Errorf("unknown host op %q", r.Op))
 }
@@ -243,6 +253,8 @@ func serveErr(err error) []byte {
 		kind = "not_found"
 	case errors.Is(err, fs.ErrPermission):
 		kind = "permission"
+	case errors.Is(err, fs.ErrExist):
+		kind = "exists"
 	}
 	var he *hostError
 	if errors.As(err, &he) {

@@ -56,6 +56,21 @@ export const nodeHost = {
     return { exit: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
   },
 
+  // The reader's lock file: "wx" is O_CREAT|O_EXCL, so it fails (EEXIST)
+  // when anything, a symlink too, is there.
+  create({ path: p, data: b64 = "" }) {
+    const data = Buffer.from(b64, "base64");
+    const fd = fs.openSync(p, "wx", 0o600);
+    try {
+      for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(p, { force: true });
+      throw e;
+    }
+    fs.closeSync(fd);
+  },
+
   mkdir: ({ path: p }) => void fs.mkdirSync(p, { recursive: true, mode: 0o700 }),
   rename: ({ from, to }) => fs.renameSync(from, to),
   remove_all: ({ path: p }) => fs.rmSync(p, { recursive: true, force: true }),

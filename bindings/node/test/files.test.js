@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { serveHost } from "../shared/glue.js";
 import { nodeHost } from "../src/host.js";
 import { Vault, VaultError } from "../src/index.js";
 import { VECTORS, tempDir } from "./helpers.js";
@@ -14,6 +15,8 @@ import { VECTORS, tempDir } from "./helpers.js";
 const OWNER_KEY = path.join(VECTORS, "keys/owner.key");
 const CONN = "postgres://app:fixture-password@localhost:5432/app";
 delete process.env.AGENT_VAULT_KEY;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** A private copy of the fixture vault, plus a directory outside it. */
 function copyFixture() {
@@ -133,6 +136,26 @@ test("write is atomic and private, mkdir is 0700, remove_all and rename work", (
   assert.ok(fs.existsSync(path.join(dir, "e/d")));
   nodeHost.remove_all({ path: path.join(dir, "e") });
   assert.ok(!fs.existsSync(path.join(dir, "e")));
+});
+
+test("create makes a private file only where nothing is, a symlink included; remove_all removes a file", () => {
+  const dir = tempDir();
+  const lock = path.join(dir, "read.lock");
+  const serve = (req) => {
+    const out = serveHost(nodeHost, encoder.encode(JSON.stringify(req)));
+    return [out[0], JSON.parse(decoder.decode(out.subarray(1)))];
+  };
+  assert.deepEqual(serve({ op: "create", path: lock, data: Buffer.from("stamp\n").toString("base64") }), [0, {}]);
+  assert.equal(fs.readFileSync(lock, "utf8"), "stamp\n");
+  assert.equal(fs.statSync(lock).mode & 0o777, 0o600);
+  assert.equal(serve({ op: "create", path: lock, data: "" })[1].error, "exists");
+  assert.equal(fs.readFileSync(lock, "utf8"), "stamp\n");
+  fs.symlinkSync(path.join(dir, "nowhere"), path.join(dir, "link.lock"));
+  assert.equal(serve({ op: "create", path: path.join(dir, "link.lock"), data: "" })[1].error, "exists");
+  assert.ok(!fs.existsSync(path.join(dir, "nowhere")), "create followed the symlink");
+  assert.equal(serve({ op: "create", path: path.join(dir, "missing", "read.lock"), data: "" })[1].error, "not_found");
+  assert.deepEqual(serve({ op: "remove_all", path: lock }), [0, {}]);
+  assert.ok(!fs.existsSync(lock));
 });
 
 test("opening a vault with thousands of secret files reads only what it needs", async () => {

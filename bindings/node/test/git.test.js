@@ -175,6 +175,38 @@ test("several auto-pulling vaults on one checkout stay consistent across a push"
   }
 });
 
+test("autoPull waits for another reader's lock on the checkout, sleeping meanwhile", async () => {
+  const { base, work, bare } = upstream();
+  const reader = path.join(base, "reader");
+  git(["clone", "--quiet", bare, reader], { env });
+  const lock = path.join(reader, ".git", "agent-vault", "read.lock");
+  const v = new Vault({ repoPath: reader, keyPath: path.join(KEYS, "owner.key") });
+  try {
+    assert.equal(await v.get("stripe/api-key"), EXPECT["stripe/api-key"]);
+    assert.ok(!fs.existsSync(lock), "the lock outlived the read");
+    pushSwap(work, "stripe/api-key", "postgres/conn");
+    // Another process's lock, as the reader stamps it; that process lets go after 500 ms.
+    fs.writeFileSync(lock, `${new Date().toISOString()} 0123456789abcdef pull\n`, { mode: 0o600 });
+    const released = path.join(base, "released");
+    const holder = spawn(process.execPath, ["-e",
+      "const fs = require('fs'); setTimeout(() => { fs.writeFileSync(process.argv[2], ''); fs.unlinkSync(process.argv[1]); }, 500)",
+      lock, released]);
+    const exited = new Promise((resolve) => holder.on("exit", resolve));
+    const cpu = process.cpuUsage();
+    const start = process.hrtime.bigint();
+    const value = await v.get("stripe/api-key");
+    const wall = Number(process.hrtime.bigint() - start) / 1e6;
+    const used = process.cpuUsage(cpu);
+    assert.equal(value, EXPECT["postgres/conn"]);
+    assert.ok(fs.existsSync(released), "the get did not wait for the lock");
+    assert.ok((used.user + used.system) / 1000 < wall / 2, `${(used.user + used.system) / 1000} ms of CPU in a ${wall} ms get: the module spins`);
+    await exited;
+    assert.ok(!fs.existsSync(lock));
+  } finally {
+    v.close();
+  }
+});
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

@@ -75,7 +75,7 @@ test("base64 round-trips every byte value and large buffers", () => {
   }
 });
 
-// A module importing a host function ABI 2 does not have.
+// A module importing a host function this ABI does not have.
 function moduleImporting(name) {
   const str = (s) => [s.length, ...encoder.encode(s)];
   const imp = [1, ...str("agent_vault"), ...str(name), 0, 0];
@@ -86,12 +86,12 @@ function moduleImporting(name) {
 
 test("a module of another ABI version is refused with a clear message", () => {
   const fake = { memory: new WebAssembly.Memory({ initial: 1 }), av_abi_version: () => 1, av_alloc() {}, av_free() {}, av_call() {} };
-  assert.throws(() => new glue.WasmVault(fake), /speaks ABI version 1, but this binding needs 2/);
+  assert.throws(() => new glue.WasmVault(fake), new RegExp(`speaks ABI version 1, but this binding needs ${glue.ABI_VERSION}`));
   assert.throws(() => new glue.WasmVault({}), /missing export/);
   const shim = { ConsoleStdout: { lineBuffered: () => ({}) }, OpenFile: class {}, File: class {}, WASI: class { wasiImport = {}; } };
   assert.throws(
     () => glue.instantiate(moduleImporting("host_call_v3"), { shim, host: {} }),
-    (e) => e instanceof glue.VaultError && /does not fit this binding \(ABI 2\)/.test(e.message) && /matching versions/.test(e.hint),
+    (e) => e instanceof glue.VaultError && e.message.includes(`does not fit this binding (ABI ${glue.ABI_VERSION})`) && /matching versions/.test(e.hint),
   );
 });
 
@@ -109,6 +109,44 @@ test("random_get uses crypto.getRandomValues and fails closed without it", () =>
   } finally {
     Object.defineProperty(globalThis, "crypto", saved);
   }
+});
+
+/** A WASI clock subscription (48 bytes) at 0 and room for an event at 64, nevents at 128. */
+function clockPoll(ns, flags = 0) {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const v = new DataView(memory.buffer);
+  v.setBigUint64(0, 0xfeedn, true); // userdata
+  v.setUint8(8, 0); // a clock
+  v.setBigUint64(24, ns, true);
+  v.setUint16(40, flags, true);
+  return { memory, v };
+}
+
+test("poll_oneoff sleeps on a relative clock instead of spinning, and leaves other polls to the shim", () => {
+  const shimCalls = [];
+  const shim = (...args) => (shimCalls.push(args), 0);
+  const { memory, v } = clockPoll(200_000_000n);
+  const poll = glue.sleepingPollOneoff(() => memory, shim);
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  assert.equal(poll(0, 64, 1, 128), 0);
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000;
+  assert.ok(wall >= 190, `returned after ${wall} ms of a 200 ms sleep`);
+  assert.ok(used < wall / 2, `${used} ms of CPU in a ${wall} ms sleep: it spins`);
+  assert.equal(v.getBigUint64(64, true), 0xfeedn, "event userdata");
+  assert.equal(v.getUint16(72, true), 0, "event error");
+  assert.equal(v.getUint8(74), 0, "event type");
+  assert.equal(v.getUint32(128, true), 1, "nevents");
+  assert.equal(shimCalls.length, 0);
+
+  poll(0, 64, 2, 128); // two subscriptions
+  const abs = clockPoll(1n, 1);
+  glue.sleepingPollOneoff(() => abs.memory, shim)(0, 64, 1, 128); // an absolute time
+  const fd = clockPoll(5n);
+  fd.v.setUint8(8, 1); // an fd subscription
+  glue.sleepingPollOneoff(() => fd.memory, shim)(0, 64, 1, 128);
+  assert.equal(shimCalls.length, 3);
 });
 
 test("a Node instance draws its randomness from crypto.getRandomValues", () => {

@@ -84,6 +84,24 @@ def test_writes_are_private_and_atomic(tmp_path: Path) -> None:
     assert serve(op="remove_all", path=str(tmp_path / "r")) == (True, {})
 
 
+def test_create_is_exclusive_and_private(tmp_path: Path) -> None:
+    """create is the reader's lock: it makes a file only where nothing is,
+    not even a symlink, and remove_all removes a file as well as a tree."""
+    lock = tmp_path / "read.lock"
+    stamp = base64.b64encode(b"stamp\n").decode()
+    assert serve(op="create", path=str(lock), data=stamp) == (True, {})
+    assert lock.read_bytes() == b"stamp\n"
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    assert serve(op="create", path=str(lock), data="")[1]["error"] == "exists"
+    assert lock.read_bytes() == b"stamp\n"
+    (tmp_path / "link.lock").symlink_to(tmp_path / "nowhere")
+    assert serve(op="create", path=str(tmp_path / "link.lock"), data="")[1]["error"] == "exists"
+    assert not (tmp_path / "nowhere").exists()
+    assert serve(op="create", path=str(tmp_path / "missing" / "read.lock"), data="")[1]["error"] == "not_found"
+    assert serve(op="remove_all", path=str(lock)) == (True, {})
+    assert not lock.exists()
+
+
 def test_malformed_requests_fail() -> None:
     assert _host.serve(bytearray(b"not json"))[0] == 1
     assert serve(op="no-such-op")[1]["error"] == "other"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, List
 
@@ -216,6 +218,35 @@ def test_auto_pull_false_never_pulls(tmp_path: Path) -> None:
             assert v.get("app/token") == "token-v1"
             assert v.get("app/token") == "token-v1"
     assert git("rev-parse", "HEAD", cwd=agent_repo, env=owner.env) == head
+
+
+def test_auto_pull_waits_for_another_readers_lock(tmp_path: Path) -> None:
+    """A clone another process holds the read lock of (its pull is under
+    way) is read once the lock is gone, and the module sleeps meanwhile:
+    wasmtime's poll_oneoff must not spin while the holder works."""
+    owner = _owner_with_bot(tmp_path / "owner")
+    bare = tmp_path / "upstream.git"
+    _publish(owner, bare)
+    agent_repo = tmp_path / "agent-clone"
+    git("clone", "-q", str(bare), str(agent_repo), cwd=tmp_path, env=owner.env)
+    lock = agent_repo / ".git" / "agent-vault" / "read.lock"
+    with Vault(repo_path=agent_repo, key_path=owner.key("bot")) as v:
+        assert v.get("app/token") == "token-v1"
+        assert not lock.exists()  # released after the read
+        owner.cli("set", "app/token", "-", input=b"token-v2")
+        owner.git("push", "-q")
+        lock.write_text(datetime.now(timezone.utc).isoformat().replace("+00:00", "Z") + " 0123456789abcdef pull\n")
+        holder = subprocess.Popen([sys.executable, "-c", "import os, sys, time; time.sleep(0.5); os.unlink(sys.argv[1])",
+                                   str(lock)])
+        try:
+            cpu, wall = time.process_time(), time.monotonic()
+            assert v.get("app/token") == "token-v2"
+            cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+            assert holder.poll() is not None, "the get did not wait for the lock"
+        finally:
+            holder.wait()
+        assert cpu < wall / 2, f"{cpu:.3f}s of CPU in a {wall:.3f}s get that waited for a lock: the module spins"
+        assert not lock.exists()
 
 
 def test_vault_inside_another_repo_is_not_pulled(tmp_path: Path) -> None:

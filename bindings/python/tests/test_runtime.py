@@ -39,7 +39,7 @@ PLANTED_WAT = f"""
   (memory (export "memory") 1)
   (data (i32.const 1024) "{_QUOTED}")
   (func (export "_initialize"))
-  (func (export "av_abi_version") (result i32) i32.const 2)
+  (func (export "av_abi_version") (result i32) i32.const 3)
   (func (export "av_alloc") (param i32) (result i32) i32.const 8192)
   (func (export "av_free") (param i32))
   (func (export "av_call") (param i32 i32) (result i64) i64.const {(1024 << 32) | len(PLANTED_RESPONSE)}))
@@ -303,7 +303,7 @@ def test_abi_mismatch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_module_version() -> None:
     assert agent_vault.module_version()
-    assert agent_vault.ABI_VERSION == 2
+    assert agent_vault.ABI_VERSION == 3
 
 
 def test_guest_and_host_buffers_are_zeroed() -> None:
@@ -369,7 +369,7 @@ def test_raw_request_garbage_is_an_error() -> None:
     with pytest.raises(agent_vault.InvalidInputError):
         instance.call({"op": "no-such-op"})
     assert b'"ok":false' in instance.call_bytes(b"\xff{not json")
-    assert instance.call({"op": "version"})["abi"] == 2
+    assert instance.call({"op": "version"})["abi"] == 3
 
 
 def test_decrypt_raw_rejects_wrong_key() -> None:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 GIT_TIMEOUT = 120.0
 #: Never handed to git: git and its helpers have no business with the key.
 _SECRET_ENV = ("AGENT_VAULT_KEY", "AGENT_VAULT_OWNER")
-_KINDS = {FileNotFoundError: "not_found", NotADirectoryError: "not_dir", PermissionError: "permission"}
+_KINDS = {FileNotFoundError: "not_found", NotADirectoryError: "not_dir", PermissionError: "permission",
+          FileExistsError: "exists"}
 
 
 def serve(request: bytearray) -> bytearray:
@@ -137,12 +138,34 @@ def _collect(pid: int, fds: List[int]) -> Dict[str, Any]:
 
 
 def _remove_all(r: Dict[str, Any]) -> Dict[str, Any]:
-    import shutil
+    """Removes a tree, or a file (the reader's lock)."""
+    import stat
 
     try:
-        shutil.rmtree(r["path"])
+        if stat.S_ISDIR(os.lstat(r["path"]).st_mode):
+            import shutil
+
+            shutil.rmtree(r["path"])
+        else:
+            os.unlink(r["path"])
     except FileNotFoundError:
         pass
+    return {}
+
+
+def _create(r: Dict[str, Any]) -> Dict[str, Any]:
+    """Creates a private file that must not exist yet (O_EXCL: also not as
+    a symlink); the reader's lock file is made so."""
+    import binascii
+
+    data = binascii.a2b_base64(r.get("data") or "")
+    fd = os.open(r["path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        os.unlink(r["path"])
+        raise
     return {}
 
 
@@ -182,4 +205,5 @@ _OPS = {
     "rename": lambda r: os.rename(r["from"], r["to"]) or {},
     "remove_all": _remove_all,
     "write": _write,
+    "create": _create,
 }

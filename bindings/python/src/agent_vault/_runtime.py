@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 #: The ABI version this package speaks; a module with another is refused.
-ABI_VERSION = 2
+ABI_VERSION = 3
 _M32, _M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
 # A successful get without warnings is exactly this (wasm/abi), so the value
 # is decoded straight from the copied bytes, never an immutable string.
