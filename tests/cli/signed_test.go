@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/clitest"
@@ -48,7 +49,10 @@ func unsignedSet(t *testing.T, clone, secret, value string) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ed, err := core.Edit(d, core.EditOptions{})
+	// An hour on, so the planted metadata differs from the signed one even
+	// when the test runs within the second the owner wrote it.
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	ed, err := core.Edit(d, core.EditOptions{Now: later})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +86,7 @@ func TestPlantedValueRefusedByReader(t *testing.T) {
 		t.Fatalf("untouched secret: %d %q %s", r.Code, r.Stdout, r.Stderr)
 	}
 	if r := e.Run(nil, []string{"AGENT_VAULT_OWNER=" + pin}, "list"); r.Code != exitUntrusted {
-		t.Fatalf("list of a vault with an unsigned change: exit %d", r.Code)
+		t.Fatalf("list of a vault with an unsigned change: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	// Another owner's pin refuses even the untouched secret.
 	other, _, _ := core.NewKey()
