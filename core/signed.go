@@ -135,9 +135,20 @@ type bucket map[string]entry
 
 // marshalBody encodes everything the signature covers.
 func (s *state) marshalBody() []byte {
+	// Encoded on every get's canonical check, with a line per agent and
+	// up to 256 bucket lines: appended by hand rather than through fmt.
 	b := make([]byte, 0, 512+len(s.agents)*160+len(s.buckets)*84)
-	b = fmt.Appendf(b, "%s\nvault %s\nversion %d\nsigner %s\nowner %s\n", stateHeader, s.vaultID, s.version, formatOwnerKey(s.signer), s.owner)
-	b = fmt.Appendf(b, "file %s %s\nfile %s %s\nfile %s %s\n", configFile, s.config, ownerPubFile, s.ownerPub, manifestFile, s.manifest)
+	b = append(b, stateHeader+"\nvault "+s.vaultID+"\nversion "...)
+	b = strconv.AppendUint(b, s.version, 10)
+	b = append(b, "\nsigner "+formatOwnerKey(s.signer)+"\nowner "+s.owner+"\n"...)
+	for _, f := range []struct {
+		name string
+		d    digest
+	}{{configFile, s.config}, {ownerPubFile, s.ownerPub}, {manifestFile, s.manifest}} {
+		b = append(b, "file "+f.name+" "...)
+		b = hex.AppendEncode(b, f.d[:])
+		b = append(b, '\n')
+	}
 	names := make([]string, 0, len(s.agents))
 	for n := range s.agents {
 		names = append(names, n)
@@ -145,14 +156,16 @@ func (s *state) marshalBody() []byte {
 	slices.Sort(names)
 	for _, n := range names {
 		a := s.agents[n]
-		esc := "-"
+		b = append(b, "agent "+n+" "...)
+		b = hex.AppendEncode(b, a.pub[:])
 		if a.hasEscrow {
-			esc = a.escrow.String()
+			b = append(b, ' ')
+			b = hex.AppendEncode(b, a.escrow[:])
+			b = append(b, '\n')
+		} else {
+			b = append(b, " -\n"...)
 		}
-		b = fmt.Appendf(b, "agent %s %s %s\n", n, a.pub, esc)
 	}
-	// Up to 256 lines, encoded on every get's canonical check: appended
-	// by hand rather than through fmt.
 	for i := range 256 {
 		if r, ok := s.buckets[byte(i)]; ok {
 			b = append(b, "bucket "...)

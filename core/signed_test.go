@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -506,5 +508,32 @@ func TestSigningKeyDerivation(t *testing.T) {
 	}
 	if PinPath("/h/.agent-vault/agents/bot.key") != "/h/.agent-vault/agents/bot.owner" {
 		t.Error(PinPath("/h/.agent-vault/agents/bot.key"))
+	}
+}
+
+// The pin a reader derives is the public half of the key the owner signs
+// with, for any seed: publicKeyOf agrees with crypto/ed25519.
+func TestPinIsTheSigningKeysPublicHalf(t *testing.T) {
+	for i := 0; i < 64; i++ {
+		seed := make([]byte, ed25519.SeedSize)
+		rand.Read(seed)
+		want := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+		if got := publicKeyOf(seed); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: derived %x, crypto/ed25519 %x", i, got, want)
+		}
+	}
+	key, _, _ := NewKey()
+	id, _ := ParseIdentity(key)
+	s, err := ownerSigner(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ParseOwnerKey(mustPin(t, id))
+	if err != nil || !bytes.Equal(pub, s.pub) {
+		t.Fatalf("pin %x, signer %x (%v)", pub, s.pub, err)
+	}
+	msg := []byte("state")
+	if !ed25519.Verify(pub, msg, ed25519.Sign(s.priv, msg)) {
+		t.Fatal("a signature by the owner's signing key does not verify under its pin")
 	}
 }

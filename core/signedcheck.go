@@ -24,9 +24,9 @@ func (c *checker) signed(opts CheckOptions) {
 		return
 	}
 	if opts.Owner != nil && opts.Owner.recipient == st.owner {
-		if k, err := ownerSigner(opts.Owner); err == nil && !sameKey(k.pub, st.signer) {
+		if pub, err := ownerPublicKey(opts.Owner); err == nil && !sameKey(pub, st.signer) {
 			c.add(SeverityError, "foreign_signature", stateFile, "%s/%s is signed by key %s, not by the owner key's (%s): it was forged",
-				DirName, stateFile, fingerprint(st.signer), fingerprint(k.pub))
+				DirName, stateFile, fingerprint(st.signer), fingerprint(pub))
 			return
 		}
 		if c.v.ownerPub != st.owner {

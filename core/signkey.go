@@ -7,16 +7,19 @@ package core
 // input keying material and a fixed label as info, expanded to the 32-byte
 // Ed25519 seed of RFC 8032. The derivation is one-way and deterministic, so
 // owner.key stays the only thing to back up and a signature reveals nothing
-// about the age key. Everything here is standard-library primitives used as
-// those RFCs define them; nothing is hand-written.
+// about the age key. Everything here is library primitives used as those
+// RFCs define them; nothing is hand-written.
 
 import (
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base32"
 	"strings"
+
+	"filippo.io/edwards25519"
 )
 
 // signingLabel is the HKDF info string. Changing it changes every owner's
@@ -38,6 +41,18 @@ type signer struct {
 
 // ownerSigner derives the owner's signing key from id.
 func ownerSigner(id *Identity) (*signer, error) {
+	seed, err := ownerSeed(id)
+	if err != nil {
+		return nil, err
+	}
+	defer zero(seed)
+	priv := ed25519.NewKeyFromSeed(seed)
+	return &signer{priv: priv, pub: priv.Public().(ed25519.PublicKey)}, nil
+}
+
+// ownerSeed is the Ed25519 seed derived from owner key id. The caller
+// zeroes it.
+func ownerSeed(id *Identity) ([]byte, error) {
 	s, ok := id.id.(interface{ String() string })
 	if !ok {
 		return nil, errorf(CodeInvalidKey, "this kind of key cannot derive a signing key")
@@ -48,19 +63,41 @@ func ownerSigner(id *Identity) (*signer, error) {
 	if err != nil {
 		return nil, wrap(CodeInternal, err, "failed to derive the signing key")
 	}
-	defer zero(seed)
-	priv := ed25519.NewKeyFromSeed(seed)
-	return &signer{priv: priv, pub: priv.Public().(ed25519.PublicKey)}, nil
+	return seed, nil
 }
 
 // OwnerVerificationKey returns the text form (avowner1...) of the key that
 // verifies signatures made with owner key id: the pin a reader is given.
 func OwnerVerificationKey(id *Identity) (string, error) {
-	s, err := ownerSigner(id)
+	pub, err := ownerPublicKey(id)
 	if err != nil {
 		return "", err
 	}
-	return formatOwnerKey(s.pub), nil
+	return formatOwnerKey(pub), nil
+}
+
+// ownerPublicKey is the verification half of ownerSigner(id), derived
+// without the private half.
+func ownerPublicKey(id *Identity) (ed25519.PublicKey, error) {
+	seed, err := ownerSeed(id)
+	if err != nil {
+		return nil, err
+	}
+	defer zero(seed)
+	return publicKeyOf(seed), nil
+}
+
+// publicKeyOf is the Ed25519 public key of seed as RFC 8032 §5.1.5 derives
+// it, the key ed25519.NewKeyFromSeed pairs with it. A reader only needs
+// this half, and crypto/ed25519 gets it with a fixed-base multiplication
+// whose 30 KiB table is computed on first use: in a WebAssembly module
+// that one-off costs more than the rest of a get. The variable-base
+// multiplication here is as constant-time and needs a table of 8 points.
+func publicKeyOf(seed []byte) ed25519.PublicKey {
+	h := sha512.Sum512(seed)
+	defer zero(h[:])
+	s, _ := edwards25519.NewScalar().SetBytesWithClamping(h[:32]) // fails only on a length other than 32
+	return new(edwards25519.Point).ScalarMult(s, edwards25519.NewGeneratorPoint()).Bytes()
 }
 
 // formatOwnerKey encodes a verification key as avowner1 + base32.

@@ -7,6 +7,10 @@ alone (1 recipient) and one shared with 99 agents (100 recipients), read by
 the last agent, the worst case for trying stanzas in order.
 
 Prints a markdown table of medians and the ratios between them.
+
+``--baseline DIR`` adds another checkout's bindings/python (module built
+with ``make build``) to the cold runs, interleaved with the others, so a
+change is measured against its parent in one run.
 """
 
 from __future__ import annotations
@@ -65,6 +69,14 @@ def make_vault(root: Path) -> Tuple[Path, Dict[str, str]]:
     return repo, env
 
 
+def baseline_env(env: Dict[str, str], baseline: str) -> Dict[str, str]:
+    """env with the baseline checkout's package first on the import path."""
+    src = str(Path(baseline).resolve() / "src")
+    if not (Path(src) / "agent_vault" / "agent_vault.wasm").is_file():
+        sys.exit(f"bench: {src}/agent_vault/agent_vault.wasm is missing: run `make build` in the baseline")
+    return dict(env, PYTHONPATH=os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p))
+
+
 def time_process(code: str, args: List[str], env: Dict[str, str]) -> Tuple[float, str]:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
@@ -91,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold-runs", type=int, default=15, help="new processes per cold-start variant")
     parser.add_argument("--warm-gets", type=int, default=300, help="gets per warm variant")
+    parser.add_argument("--baseline", default="", help="another checkout's bindings/python, for the cold runs")
     opts = parser.parse_args()
 
     import pyrage
@@ -116,6 +129,13 @@ def main() -> None:
         first_env = dict(proc_env, XDG_CACHE_HOME=str(root / "empty-cache"))
         first_run, _ = time_process(AGENT_VAULT_COLD, [str(repo), str(owner_key), "solo/token"], first_env)
 
+        impls = [("agent_vault", AGENT_VAULT_COLD, proc_env), ("pyrage", PYRAGE_COLD, proc_env)]
+        if opts.baseline:
+            base_env = baseline_env(proc_env, opts.baseline)
+            # Its first process compiles its module into the shared cache.
+            time_process(AGENT_VAULT_COLD, [str(repo), str(owner_key), "solo/token"], base_env)
+            impls.append(("baseline", AGENT_VAULT_COLD, base_env))
+
         cold: Dict[Tuple[str, str], List[float]] = {}
         python_only: List[float] = []
         print(f"cold start: {opts.cold_runs} rounds ...", file=sys.stderr)
@@ -123,8 +143,8 @@ def main() -> None:
             # Interleaved so every variant sees the same machine load.
             python_only.append(time_process(PYTHON_ONLY, [], proc_env)[0])
             for label, (key, name, want) in cases.items():
-                for impl, code in (("agent_vault", AGENT_VAULT_COLD), ("pyrage", PYRAGE_COLD)):
-                    t, out = time_process(code, [str(repo), str(key), name], proc_env)
+                for impl, code, impl_env in impls:
+                    t, out = time_process(code, [str(repo), str(key), name], impl_env)
                     if out != want:
                         sys.exit(f"bench: {impl} read the wrong value for {name}")
                     cold.setdefault((impl, label), []).append(t)
@@ -175,6 +195,9 @@ def report(
     print("|---|---:|---:|")
     for label in (one, hundred):
         print(f"| cold start to plaintext, {label} | {c[('agent_vault', label)]:.1f} ms | {c[('pyrage', label)]:.1f} ms |")
+    if opts.baseline:
+        for label in (one, hundred):
+            print(f"| cold start to plaintext, {label}, baseline | {c[('baseline', label)]:.1f} ms | |")
     for label in (one, hundred):
         print(f"| warm get, {label} | {w[('agent_vault', label)] * 1000:.0f} µs | {w[('pyrage', label)] * 1000:.0f} µs |")
     print(f"| `python -c \"print('x')\"` (interpreter alone) | {python_ms:.1f} ms | |")
@@ -188,6 +211,10 @@ def report(
     print(f"- warm get at 1 recipient: pyrage / agent_vault = {w[('pyrage', one)] / w[('agent_vault', one)]:.2f}x")
     print(f"- cold start: agent_vault / pyrage = {c[('agent_vault', one)] / c[('pyrage', one)]:.2f}x (1 recipient), "
           f"{c[('agent_vault', hundred)] / c[('pyrage', hundred)]:.2f}x (100 recipients)")
+    if opts.baseline:
+        print(f"- cold start: agent_vault / baseline = {c[('agent_vault', one)] / c[('baseline', one)]:.2f}x "
+              f"(1 recipient), {c[('agent_vault', hundred)] / c[('baseline', hundred)]:.2f}x (100 recipients); "
+              f"baseline: {opts.baseline}")
     print(f"- cold start: agent_vault 100 recipients = "
           f"{c[('agent_vault', hundred)] / c[('agent_vault', one)]:.2f}x its 1-recipient start; "
           f"pyrage = {c[('pyrage', hundred)] / c[('pyrage', one)]:.2f}x")

@@ -72,6 +72,9 @@ type Reader struct {
 	git, upstream bool
 	head          string
 	id            *core.Identity
+	// probed is set once probeGit ran; until then git, upstream and the
+	// HEAD the open state was read at are unknown.
+	probed bool
 	// keyPath is the key file in use, where the pin file sits beside.
 	keyPath string
 	session *core.Session
@@ -121,7 +124,11 @@ func open(ctx context.Context, host Host, opts Options) (*Reader, error) {
 	if err := r.ensureClone(ctx); err != nil {
 		return nil, err
 	}
-	r.probeGit(ctx)
+	// Only a reader that pulls needs Git before its first read; any other
+	// asks Git when a read fails (stale), so a one-shot get runs no git.
+	if opts.AutoPull {
+		r.probeGit(ctx)
+	}
 	if err := r.reopen(); err != nil {
 		return nil, err
 	}
@@ -396,6 +403,9 @@ func (r *Reader) Check(ctx context.Context, now time.Time) ([]core.Finding, erro
 // reopens the vault if HEAD moved. Unlike the pulls before a read, a
 // failure is returned, not warned about.
 func (r *Reader) Pull(ctx context.Context) error {
+	if !r.probed {
+		r.probeLate(ctx)
+	}
 	if !r.git || !r.upstream {
 		return core.Errorf(core.CodeConflict, "%s does not track an upstream branch", r.shown).
 			WithHint("set one with 'git branch --set-upstream-to', or clone the repository")

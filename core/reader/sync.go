@@ -50,6 +50,7 @@ func (r *Reader) ensureClone(ctx context.Context) error {
 // A vault that merely sits inside some other repository is not synced:
 // pulling that repository is not ours to do.
 func (r *Reader) probeGit(ctx context.Context) {
+	r.probed = true
 	if r.kind(filepath.Join(r.dir, ".git")) == "" {
 		return
 	}
@@ -67,6 +68,14 @@ func (r *Reader) probeGit(ctx context.Context) {
 	}
 	r.git, r.head = true, strings.TrimSpace(lines[1])
 	r.upstream = err == nil && len(lines) >= 3
+}
+
+// probeLate probes a vault opened without probing. The HEAD the open state
+// was read at is unknown, so it counts as moved: a Git vault is reopened,
+// and probeLate reports whether that succeeded.
+func (r *Reader) probeLate(ctx context.Context) bool {
+	r.probeGit(ctx)
+	return r.git && r.reopen() == nil
 }
 
 // pullDue reports whether a read should pull first.
@@ -109,6 +118,7 @@ func (r *Reader) refreshPolicy(ctx context.Context) error {
 	if due {
 		r.pullShared(ctx)
 	}
+	// Unprobed, HEAD stays unknown: the next stale reopens anyway.
 	if r.git {
 		r.head = r.readHead(ctx)
 	}
@@ -155,8 +165,12 @@ func (r *Reader) followHead(ctx context.Context) error {
 // stale reports whether HEAD moved since the vault was opened, reopening
 // it if so. A failed get calls it, so a long-lived reader sees a commit
 // made beside it without paying a git command on every get; with
-// auto-pull on it takes the read lock for the caller's retry.
+// auto-pull on it takes the read lock for the caller's retry. Before the
+// first probe (auto-pull off, so no lock) HEAD counts as moved (probeLate).
 func (r *Reader) stale(ctx context.Context) bool {
+	if !r.probed {
+		return r.probeLate(ctx)
+	}
 	if !r.git {
 		return false
 	}
