@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -535,5 +536,20 @@ func TestPinIsTheSigningKeysPublicHalf(t *testing.T) {
 	msg := []byte("state")
 	if !ed25519.Verify(pub, msg, ed25519.Sign(s.priv, msg)) {
 		t.Fatal("a signature by the owner's signing key does not verify under its pin")
+	}
+}
+
+// RFC 8032 §7.1's own vectors (TEST 1 to 3): the public key of each
+// secret key.
+func TestPublicKeyOfRFC8032Vectors(t *testing.T) {
+	for _, v := range []struct{ seed, pub string }{
+		{"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"},
+		{"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"},
+		{"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7", "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025"},
+	} {
+		seed, _ := hex.DecodeString(v.seed)
+		if got := hex.EncodeToString(publicKeyOf(seed)); got != v.pub {
+			t.Errorf("seed %s: public key %s, RFC 8032 %s", v.seed[:8], got, v.pub)
+		}
 	}
 }
