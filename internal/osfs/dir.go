@@ -21,7 +21,11 @@ type Dir struct {
 
 	mu sync.Mutex
 	// subs holds a handle per directory used (see subdirs.go).
-	subs    map[string]*os.Root
+	subs map[string]*os.Root
+	// retired holds the handles forget dropped while active operations
+	// of open were under way; the last of them closes them.
+	retired []*os.Root
+	active  int
 	changed map[string]bool
 	// pending holds directories whose sync is deferred, nil when syncs
 	// are not deferred.

@@ -63,19 +63,22 @@ func (d *Dir) sub(dir string) (*os.Root, error) {
 	return r, nil
 }
 
-// forget closes the handles of dir and of every directory below it.
+// forget drops the handles of dir and of every directory below it, so
+// later operations open fresh ones. They are closed once no operation is
+// under way (see open): another goroutine may be in the middle of one
+// through them.
 func (d *Dir) forget(dir string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, r := range d.subs {
 		if k == dir || strings.HasPrefix(k, dir+"/") {
-			r.Close()
+			d.retired = append(d.retired, r)
 			delete(d.subs, k)
 		}
 	}
 }
 
-// closeSubs closes every directory handle.
+// closeSubs closes every directory handle, dropped ones included.
 func (d *Dir) closeSubs() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -83,6 +86,10 @@ func (d *Dir) closeSubs() {
 		r.Close()
 		delete(d.subs, k)
 	}
+	for _, r := range d.retired {
+		r.Close()
+	}
+	d.retired = nil
 }
 
 // fullPath restores the path relative to the root in an error reported by
@@ -104,6 +111,10 @@ func fullPath(err error, name string) error {
 // earlier, a directory on the way may have been removed and made again
 // since: op runs once more on fresh handles.
 func open[T any](d *Dir, name string, op func(r *os.Root, base string) (T, error)) (T, error) {
+	d.mu.Lock()
+	d.active++
+	d.mu.Unlock()
+	defer d.leave()
 	top, _, _ := strings.Cut(name, "/")
 	for retry := true; ; retry = false {
 		d.mu.Lock()
@@ -121,5 +132,18 @@ func open[T any](d *Dir, name string, op func(r *os.Root, base string) (T, error
 			return v, err
 		}
 		d.forget(top)
+	}
+}
+
+// leave ends an operation of open, closing the dropped handles when it was
+// the last one under way.
+func (d *Dir) leave() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active--; d.active == 0 {
+		for _, r := range d.retired {
+			r.Close()
+		}
+		d.retired = nil
 	}
 }

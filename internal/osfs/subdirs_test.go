@@ -2,9 +2,11 @@ package osfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -77,5 +79,52 @@ func TestDirHandlesFollowRemovedDirectories(t *testing.T) {
 	}
 	if _, err := d.Open("a/../x"); !errors.Is(err, fs.ErrInvalid) {
 		t.Fatalf("open of an invalid path: %v", err)
+	}
+}
+
+// A lookup that finds nothing drops the cached handles, and goroutines
+// writing through them at that moment must not see them closed: writers
+// into an existing directory run beside writers that make new ones, and
+// readers of missing files.
+func TestDroppedHandlesStayOpenForOperationsUnderWay(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.WriteFile("secrets/old/x", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	errs := make(chan error, 3*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			errs <- d.WriteFile(fmt.Sprintf("secrets/old/s%d", i), []byte("v"), 0o644)
+		}()
+		go func() {
+			defer wg.Done()
+			errs <- d.WriteFile(fmt.Sprintf("secrets/new%d/s", i), []byte("v"), 0o644)
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := d.Lstat(fmt.Sprintf("secrets/old/missing%d", i)); !errors.Is(err, fs.ErrNotExist) {
+				errs <- fmt.Errorf("lstat of a missing file: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.retired) != 0 || d.active != 0 {
+		t.Fatalf("%d dropped handles left open, %d operations counted as under way", len(d.retired), d.active)
 	}
 }
