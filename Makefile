@@ -32,6 +32,10 @@ $(GLUE_COPIES): bindings/js/glue.js
 	@mkdir -p $(dir $@)
 	cp bindings/js/glue.js $@
 
+# The browser page imports the pinned WASI shim from bindings/web/node_modules.
+bindings/web/node_modules/.package-lock.json: bindings/web/package-lock.json
+	cd bindings/web && npm ci --omit=dev --no-audit --no-fund
+
 ## demo: a throwaway vault on a local Git repo with a bare remote
 demo: build
 	./scripts/demo.sh
@@ -86,7 +90,7 @@ check:
 		echo "go mod tidy would change go.mod/go.sum"; exit 1; fi
 
 ## web-serve: the browser viewer at http://127.0.0.1:8088/web/
-web-serve: build
+web-serve: build bindings/web/node_modules/.package-lock.json
 	python3 -m http.server 8088 --bind 127.0.0.1 --directory bindings
 
 ## bench: every benchmark, reported side by side (see docs/BENCHMARKS.md)

@@ -69,7 +69,7 @@ export function base64ToBytes(b64) {
 
 /**
  * A WASI random_get that only ever uses crypto.getRandomValues and fails
- * closed without it (never a weaker source such as Math.random).
+ * closed without it (the shim's own falls back to Math.random).
  * @param {() => WebAssembly.Memory} memory looked up per call: memory grows
  */
 export function secureRandomGet(memory) {
@@ -83,12 +83,12 @@ export function secureRandomGet(memory) {
 }
 
 /**
- * A WASI poll_oneoff that sleeps, blocking the thread, where the one of
- * wasiImports spins: the module sleeps so while it waits for another process to
+ * A WASI poll_oneoff that sleeps, blocking the thread, where the shim's
+ * spins: the module sleeps so while it waits for another process to
  * release the vault's read lock, and a spinning wait would take a core from
  * the very process it waits for. Only a poll on one relative clock is
  * handled (all the Go runtime sleeps with); anything else, and a thread
- * that may not block (a browser's main thread), gets the spinning `poll`.
+ * that may not block (a browser's main thread), gets the shim's `poll`.
  * @param {() => WebAssembly.Memory} memory looked up per call: memory grows
  */
 export function sleepingPollOneoff(memory, poll) {
@@ -151,122 +151,19 @@ export function serveHost(host, reqBytes) {
   return out;
 }
 
-// WASI preview1 errnos and constants the imports below use.
-const EBADF = 8;
-const EINVAL = 28;
-const ENOTSUP = 58;
-const FILETYPE_CHARACTER_DEVICE = 2;
-const RIGHTS_FD_READ = 2n;
-const RIGHTS_FD_WRITE = 64n;
-const EVENTTYPE_CLOCK = 0;
-const SUBCLOCKFLAGS_ABSTIME = 1;
-
-/**
- * The WASI preview1 imports of agent_vault.wasm. The module does all file
- * and process I/O through host_call (docs/wasm-abi.md), so WASI only gives
- * it clocks, randomness (secureRandomGet), stdout and stderr as lines to
- * `log`, an empty stdin, and no arguments, environment or preopened
- * directories; everything else fails with EBADF. A general WASI library
- * would add an in-memory file system the module never uses, loaded on
- * every start.
- * @param {() => WebAssembly.Memory} memory looked up per call: memory grows
- * @param {(line: string) => void} log
- */
-export function wasiImports(memory, log) {
-  const view = () => new DataView(memory().buffer);
-  const lines = new TextDecoder("utf-8", { fatal: false });
-  let partial = "";
-  const zeroCounts = (countPtr, sizePtr) => {
-    const v = view();
-    v.setUint32(countPtr, 0, true);
-    v.setUint32(sizePtr, 0, true);
-    return 0;
-  };
-  const nanos = (id) => {
-    if (id === 0) return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)); // realtime
-    if (id === 1) return BigInt(Math.round(performance.now() * 1e6)); // monotonic
-    return null;
-  };
-  return {
-    args_sizes_get: zeroCounts,
-    args_get: () => 0,
-    environ_sizes_get: zeroCounts,
-    environ_get: () => 0,
-    clock_time_get(id, _precision, timePtr) {
-      const t = nanos(id);
-      if (t === null) return EINVAL;
-      view().setBigUint64(timePtr, t, true);
-      return 0;
-    },
-    random_get: secureRandomGet(memory),
-    fd_write(fd, iovs, iovsLen, nwrittenPtr) {
-      if (fd !== 1 && fd !== 2) return EBADF;
-      const v = view();
-      let n = 0;
-      for (let i = 0; i < iovsLen; i++) {
-        const ptr = v.getUint32(iovs + 8 * i, true);
-        const len = v.getUint32(iovs + 8 * i + 4, true);
-        partial += lines.decode(new Uint8Array(v.buffer, ptr, len), { stream: true });
-        n += len;
-      }
-      const done = partial.split("\n");
-      partial = done.pop();
-      for (const line of done) log(line);
-      v.setUint32(nwrittenPtr, n, true);
-      return 0;
-    },
-    fd_read(fd, _iovs, _iovsLen, nreadPtr) {
-      if (fd !== 0) return EBADF;
-      view().setUint32(nreadPtr, 0, true); // stdin is empty
-      return 0;
-    },
-    fd_close: (fd) => (fd <= 2 ? 0 : EBADF),
-    fd_fdstat_get(fd, statPtr) {
-      if (fd > 2) return EBADF;
-      const v = view();
-      v.setUint8(statPtr, FILETYPE_CHARACTER_DEVICE);
-      v.setUint16(statPtr + 2, 0, true);
-      v.setBigUint64(statPtr + 8, fd === 0 ? RIGHTS_FD_READ : RIGHTS_FD_WRITE, true);
-      v.setBigUint64(statPtr + 16, 0n, true);
-      return 0;
-    },
-    // Go makes stdio non-blocking where it can; these stay blocking.
-    fd_fdstat_set_flags: (fd) => (fd <= 2 ? ENOTSUP : EBADF),
-    fd_prestat_get: () => EBADF,
-    fd_prestat_dir_name: () => EBADF,
-    // One clock subscription, as the Go runtime sleeps; waited out on the
-    // spot, as a synchronous call must.
-    poll_oneoff(inPtr, outPtr, nsubscriptions, neventsPtr) {
-      const v = view();
-      if (nsubscriptions !== 1 || v.getUint8(inPtr + 8) !== EVENTTYPE_CLOCK) return ENOTSUP;
-      const id = v.getUint32(inPtr + 16, true);
-      const timeout = v.getBigUint64(inPtr + 24, true);
-      const now = nanos(id);
-      if (now === null) return EINVAL;
-      const end = v.getUint16(inPtr + 40, true) & SUBCLOCKFLAGS_ABSTIME ? timeout : now + timeout;
-      while (nanos(id) < end);
-      v.setBigUint64(outPtr, v.getBigUint64(inPtr, true), true);
-      v.setUint16(outPtr + 8, 0, true);
-      v.setUint8(outPtr + 10, EVENTTYPE_CLOCK);
-      v.setUint32(neventsPtr, 1, true);
-      return 0;
-    },
-    sched_yield: () => 0,
-    // The Go runtime exits only on a fatal error: a crash, as a trap is.
-    proc_exit(code) {
-      throw new WebAssembly.RuntimeError(`agent_vault.wasm exited with status ${code}`);
-    },
-  };
-}
-
 /**
  * A fresh, initialised instance of `compiled` whose host imports `host`
- * serves. `log` gets the module's stdout and stderr (a Go crash report: the
- * module never prints secrets).
+ * serves. `shim` is the pinned @bjorn3/browser_wasi_shim; `log` gets the
+ * module's stderr (a Go crash report: the module never prints secrets).
  * @returns {WasmVault}
  */
-export function instantiate(compiled, { host, log = () => {}, onWarning = () => {} }) {
+export function instantiate(compiled, { shim, host, log = () => {}, onWarning = () => {} }) {
+  const out = shim.ConsoleStdout.lineBuffered(log);
+  const stdin = new shim.OpenFile(new shim.File(new Uint8Array(0)));
+  const wasi = new shim.WASI([], [], [stdin, out, out], { debug: false });
   let memory = null;
+  wasi.wasiImport.random_get = secureRandomGet(() => memory);
+  wasi.wasiImport.poll_oneoff = sleepingPollOneoff(() => memory, wasi.wasiImport.poll_oneoff);
   // host_call keeps its answer and host_result copies it, so the host
   // never calls into the module while the module is calling it.
   let pending = null;
@@ -281,11 +178,9 @@ export function instantiate(compiled, { host, log = () => {}, onWarning = () => 
       pending = null;
     },
   };
-  const wasi_snapshot_preview1 = wasiImports(() => memory, log);
-  wasi_snapshot_preview1.poll_oneoff = sleepingPollOneoff(() => memory, wasi_snapshot_preview1.poll_oneoff);
   let instance;
   try {
-    instance = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1, agent_vault });
+    instance = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1: wasi.wasiImport, agent_vault });
   } catch (e) {
     if (!(e instanceof WebAssembly.LinkError)) throw e;
     throw new VaultError(`agent_vault.wasm does not fit this binding (ABI ${ABI_VERSION}): ${e.message}`, {
@@ -293,10 +188,7 @@ export function instantiate(compiled, { host, log = () => {}, onWarning = () => 
     });
   }
   memory = instance.exports.memory;
-  if (typeof instance.exports._initialize !== "function") {
-    throw new VaultError("not an agent-vault module: missing export _initialize", { hint: MATCH });
-  }
-  instance.exports._initialize();
+  wasi.initialize(instance);
   return new WasmVault(instance.exports, onWarning);
 }
 

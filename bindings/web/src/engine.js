@@ -4,6 +4,7 @@
 // failure and the reader treats the folder as a plain directory. Nothing is
 // fetched but the module itself.
 
+import * as shim from "../node_modules/@bjorn3/browser_wasi_shim/dist/index.js";
 import { instantiate as startModule } from "../../js/glue.js";
 
 /** Where picked folders appear to the module: /picked/<folder name>. */
@@ -101,7 +102,7 @@ export async function instantiate(name, files) {
   const mount = `${MOUNTS}/${name.replaceAll("/", "_") || "folder"}`;
   const host = memoryHost(new Map([[mount, null], ...[...files].map(([p, data]) => [`${mount}/${p}`, data])]));
   const log = (line) => console.warn(`[agent-vault] ${line}`);
-  const vault = startModule(module, { host, log, onWarning: log });
+  const vault = startModule(module, { shim, host, log, onWarning: log });
   return {
     vault,
     host,

@@ -450,3 +450,12 @@ function compareCase(c, o) {
   }
 }
 
+test("the WASI shim is the exact version bindings/node pins", () => {
+  const pinOf = (pkg) => pkg.dependencies?.["@bjorn3/browser_wasi_shim"] ?? pkg.devDependencies?.["@bjorn3/browser_wasi_shim"];
+  const web = pinOf(JSON.parse(readFileSync(join(WEB_DIR, "package.json"), "utf8")));
+  const node = pinOf(JSON.parse(readFileSync(join(ROOT, "bindings/node/package.json"), "utf8")));
+  const installed = JSON.parse(readFileSync(join(WEB_DIR, "node_modules/@bjorn3/browser_wasi_shim/package.json"), "utf8")).version;
+  assert.match(web, /^\d+\.\d+\.\d+$/, "the shim must be pinned to an exact version");
+  assert.equal(node, web);
+  assert.equal(installed, web);
+});
