@@ -341,12 +341,9 @@ func countSyscalls(path string) (map[string]map[string]int, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		line := sc.Text()
+		// strace pads a pid to five columns: "1053  execve(...".
 		pid, rest, _ := strings.Cut(line, " ")
-		// The first process is agent-vault itself, whatever strace shows
-		// of its own execve.
-		if len(prog) == 0 {
-			prog[pid] = "agent-vault"
-		}
+		rest = strings.TrimLeft(rest, " ")
 		p := prog[pid]
 		if p == "" {
 			p = "git"
