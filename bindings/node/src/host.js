@@ -2,8 +2,8 @@
 // node:fs calls and the user's own git. It holds no vault rule: which path to
 // read and which git command to run are the reader's choice, in the module.
 
-import fs from "node:fs";
-import path from "node:path";
+const fs = process.getBuiltinModule("node:fs"); // not imported: see runtime.js
+const path = process.getBuiltinModule("node:path");
 
 const GIT_TIMEOUT_MS = 120_000; // an unreachable remote must not hang the agent
 

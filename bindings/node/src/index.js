@@ -2,9 +2,10 @@
 // vault, the key, every rule) runs inside agent_vault.wasm; this file passes
 // the user's options to it, maps its errors and shows its warnings.
 
-import os from "node:os";
 import { InvalidInputError } from "../shared/glue.js";
 import { newInstance } from "./runtime.js";
+
+const os = process.getBuiltinModule("node:os"); // not imported: see runtime.js
 
 export {
   ABI_VERSION, VaultError, VaultNotFoundError, SecretNotFoundError, NotAuthorizedError, InvalidKeyError,

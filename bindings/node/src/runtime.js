@@ -1,11 +1,15 @@
 // Loads agent_vault.wasm: compiled once per process, an instance per Vault, WASI from
 // the pinned pure-JS shim (node:wasi warns on Node 20), files and git from ./host.js.
 
-import fs from "node:fs";
-import v8 from "node:v8";
 import * as shim from "@bjorn3/browser_wasi_shim";
 import { instantiate, VaultError } from "../shared/glue.js";
 import { nodeHost } from "./host.js";
+
+// Built-ins by getBuiltinModule rather than import: an ES import of a
+// built-in also evaluates every lazy export (node:fs loads fs/promises and
+// the streams), which a cold start pays for nothing.
+const fs = process.getBuiltinModule("node:fs");
+const v8 = process.getBuiltinModule("node:v8");
 
 const WASM_URL = new URL("../agent_vault.wasm", import.meta.url);
 
