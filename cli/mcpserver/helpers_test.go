@@ -1,18 +1,17 @@
 package mcpserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/agent-vault/agent-vault/tests/vectors"
 )
 
@@ -69,24 +68,6 @@ func fixtureValues(t *testing.T, tab *vectors.Table) [][]byte {
 	return out
 }
 
-// syncBuffer is a stderr that tests can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // envOf turns a map into the env function Main and setup take.
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -94,9 +75,9 @@ func envOf(m map[string]string) func(string) string {
 
 // connect runs setup with o and returns a client session on an in-memory
 // transport, closed when the test ends.
-func connect(t *testing.T, o *options, env map[string]string) (*mcp.ClientSession, *server, *syncBuffer) {
+func connect(t *testing.T, o *options, env map[string]string) (*mcp.ClientSession, *server, *clitest.SyncBuffer) {
 	t.Helper()
-	stderr := &syncBuffer{}
+	stderr := &clitest.SyncBuffer{}
 	ctx := context.Background()
 	s, err := setup(ctx, o, envOf(env), stderr)
 	if err != nil {

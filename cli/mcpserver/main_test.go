@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 )
 
 func TestMainFlags(t *testing.T) {
@@ -64,7 +65,7 @@ func TestMainKeyFromEnvironment(t *testing.T) {
 		{nil, fixtureKey(tab, "billing"), `"billing"`},
 		{[]string{"--key", fixtureKey(tab, "deploy")}, fixtureKey(tab, "billing"), `"deploy"`},
 	} {
-		var stderr syncBuffer
+		var stderr clitest.SyncBuffer
 		args := append([]string{"--repo", tab.VaultDir(), "--no-pull"}, tt.args...)
 		code := Main(args, strings.NewReader(""), io.Discard, &stderr, envOf(map[string]string{"AGENT_VAULT_KEY": tt.env}))
 		if code != 0 || !strings.Contains(stderr.String(), "as "+tt.want) {
@@ -79,7 +80,7 @@ func TestMainServesOverStreams(t *testing.T) {
 	tab := loadTable(t)
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	var stderr syncBuffer
+	var stderr clitest.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Main([]string{"--repo", tab.VaultDir(), "--key", fixtureKey(tab, "billing"), "--no-pull"}, inR, outW, &stderr, envOf(nil))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/agent-vault/agent-vault/internal/osfs"
 )
 
@@ -165,7 +166,7 @@ func TestLocalCommitIsSeen(t *testing.T) {
 
 func TestCloneFailureIsVaultNotFound(t *testing.T) {
 	tab := loadTable(t)
-	var stderr syncBuffer
+	var stderr clitest.SyncBuffer
 	code := Main([]string{"--repo", "file://" + filepath.Join(t.TempDir(), "nothing.git"), "--key", fixtureKey(tab, "billing")},
 		strings.NewReader(""), &stderr, &stderr, envOf(map[string]string{"HOME": t.TempDir()}))
 	if code != core.CodeVaultNotFound.Number() || !strings.Contains(stderr.String(), "failed to clone") {

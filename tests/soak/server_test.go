@@ -3,7 +3,6 @@
 package soak
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,9 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -41,7 +40,7 @@ type server struct {
 	agent  string
 	cmd    *exec.Cmd
 	cs     *mcp.ClientSession
-	stderr *lockedBuffer
+	stderr *clitest.SyncBuffer
 	// rss holds VmRSS samples in KiB: after warm-up and at the end.
 	warmRSS, endRSS int64
 }
@@ -72,7 +71,7 @@ exit $rc
 // startServer starts bin with the agent's key on repo and connects an MCP
 // client to it over stdio.
 func startServer(ctx context.Context, bin, repo, key, agent string, env []string) (*server, error) {
-	s := &server{agent: agent, stderr: &lockedBuffer{}}
+	s := &server{agent: agent, stderr: &clitest.SyncBuffer{}}
 	s.cmd = exec.Command(bin, "--repo", repo, "--key", key)
 	s.cmd.Env, s.cmd.Stderr = env, s.stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: "soak-" + agent, Version: "0"}, nil)
@@ -171,22 +170,4 @@ func (s *server) stop() error {
 		return fmt.Errorf("%s: the server crashed: %s", s.agent, s.stderr)
 	}
 	return nil
-}
-
-// lockedBuffer is a stderr the test can read while the server writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
