@@ -6,7 +6,7 @@
 // When the folder is a repository, only its .agent-vault/ directory is read:
 // the rest of the repository (sources, .git) is never loaded into the page.
 
-/** The vault directory's name inside a repository (DESIGN.md §3). */
+/** The vault directory's name inside a repository (docs/architecture.md §4). */
 const VAULT_DIR = ".agent-vault";
 
 /**
