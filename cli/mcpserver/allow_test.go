@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"strings"
 	"testing"
 )
@@ -59,18 +60,18 @@ func TestAllowGateBeforeVault(t *testing.T) {
 	}
 	for _, secret := range []string{"stripe/live/api-key", "postgres/conn", "nowhere/missing"} {
 		res := call(t, cs, toolGet, map[string]any{"secret": secret})
-		text := resultText(res)
+		text := clitest.ResultText(res)
 		if !res.IsError || !strings.HasPrefix(text, "not_authorized: ") || !strings.Contains(text, "--allow") {
 			t.Errorf("%s: want a not_authorized --allow refusal, got %q (isError %v)", secret, text, res.IsError)
 		}
 	}
 	res := call(t, cs, toolList, nil)
 	for _, hidden := range []string{"stripe/live/api-key", "postgres/conn"} {
-		if strings.Contains(resultText(res), hidden) {
+		if strings.Contains(clitest.ResultText(res), hidden) {
 			t.Errorf("list shows %s, which --allow excludes", hidden)
 		}
 	}
-	if !strings.Contains(resultText(res), `"stripe/api-key"`) {
-		t.Errorf("list lacks stripe/api-key: %s", resultText(res))
+	if !strings.Contains(clitest.ResultText(res), `"stripe/api-key"`) {
+		t.Errorf("list lacks stripe/api-key: %s", clitest.ResultText(res))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -127,11 +128,11 @@ func TestAuditFailureWithholdsValue(t *testing.T) {
 	s.audit = &auditLog{w: failingWriter{}, now: time.Now}
 	cs := connectServer(t, s)
 	res := call(t, cs, toolGet, map[string]any{"secret": "stripe/api-key"})
-	if !res.IsError || !strings.HasPrefix(resultText(res), "internal: ") || !strings.Contains(resultText(res), "--audit-log") {
-		t.Fatalf("want an internal error naming the audit log, got %q", resultText(res))
+	if !res.IsError || !strings.HasPrefix(clitest.ResultText(res), "internal: ") || !strings.Contains(clitest.ResultText(res), "--audit-log") {
+		t.Fatalf("want an internal error naming the audit log, got %q", clitest.ResultText(res))
 	}
 	for _, v := range fixtureValues(t, tab) {
-		if strings.Contains(resultText(res), string(v)) {
+		if strings.Contains(clitest.ResultText(res), string(v)) {
 			t.Fatal("the value was returned although auditing failed")
 		}
 	}

@@ -116,23 +116,12 @@ func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any)
 	return res
 }
 
-// resultText joins the text contents of a result.
-func resultText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // resultValue decodes agent_vault_get's result back into the value or a
 // classified error, the way a client would: the code is the text before
 // the first ':' of an error result.
 func resultValue(res *mcp.CallToolResult) ([]byte, error) {
 	if res.IsError {
-		text := resultText(res)
+		text := clitest.ResultText(res)
 		code, msg, _ := strings.Cut(text, ": ")
 		return nil, &core.Error{Code: core.Code(code), Msg: msg}
 	}

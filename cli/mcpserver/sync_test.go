@@ -125,7 +125,7 @@ func TestRemoteIsClonedAndPulledBeforeEachCall(t *testing.T) {
 	if err != nil || string(got) != "value-pushed-after-start" {
 		t.Fatalf("pushed secret not served: %v", err)
 	}
-	if names := listNames(t, resultText(call(t, cs, toolList, nil))); !slices.Contains(names, "stripe/rotated-key") {
+	if names := listNames(t, clitest.ResultText(call(t, cs, toolList, nil))); !slices.Contains(names, "stripe/rotated-key") {
 		t.Errorf("list after pull lacks the new secret: %v", names)
 	}
 	if _, err := resultValue(call(t, frozen, toolGet, map[string]any{"secret": "stripe/rotated-key"})); core.CodeOf(err) != core.CodeSecretNotFound {
@@ -156,9 +156,9 @@ func TestLocalCommitIsSeen(t *testing.T) {
 	tab := loadTable(t)
 	work, _ := gitFixture(t)
 	cs, _, _ := connect(t, &options{repo: work, key: fixtureKey(tab, "billing")}, nil)
-	before := listNames(t, resultText(call(t, cs, toolList, nil)))
+	before := listNames(t, clitest.ResultText(call(t, cs, toolList, nil)))
 	commitSecret(t, tab.Dir, work, "stripe/added-locally", "local-value")
-	after := listNames(t, resultText(call(t, cs, toolList, nil)))
+	after := listNames(t, clitest.ResultText(call(t, cs, toolList, nil)))
 	if slices.Contains(before, "stripe/added-locally") || !slices.Contains(after, "stripe/added-locally") {
 		t.Errorf("before %v, after %v", before, after)
 	}

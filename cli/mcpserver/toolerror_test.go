@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 )
 
 func TestToolFailureCarriesCodeMessageAndHint(t *testing.T) {
@@ -64,7 +65,7 @@ func TestErrorCodesThroughTools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := call(t, cs, tt.tool, tt.args)
-		text := resultText(res)
+		text := clitest.ResultText(res)
 		if !res.IsError || !strings.HasPrefix(text, string(tt.code)+": ") {
 			t.Errorf("%s %v: want %s, got %q (isError %v)", tt.tool, tt.args, tt.code, text, res.IsError)
 		}
@@ -75,6 +76,6 @@ func TestErrorCodesThroughTools(t *testing.T) {
 	// A missing required argument is rejected by the input schema.
 	res := call(t, cs, toolGet, map[string]any{})
 	if !res.IsError {
-		t.Errorf("get without secret succeeded: %q", resultText(res))
+		t.Errorf("get without secret succeeded: %q", clitest.ResultText(res))
 	}
 }

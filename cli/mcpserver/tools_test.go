@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 )
 
 func TestServerAdvertisesTools(t *testing.T) {
@@ -92,15 +93,15 @@ func TestListShowsWhatTheKeyCanRead(t *testing.T) {
 			cs, _, _ := connect(t, &options{repo: tab.VaultDir(), key: fixtureKey(tab, key), noPull: true}, nil)
 			res := call(t, cs, toolList, nil)
 			if res.IsError {
-				t.Fatal(resultText(res))
+				t.Fatal(clitest.ResultText(res))
 			}
 			var out listOutput
-			if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil {
+			if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil {
 				t.Fatal(err)
 			}
 			structured, _ := json.Marshal(res.StructuredContent)
-			if !bytes.Equal(bytes.TrimSpace(structured), bytes.TrimSpace([]byte(resultText(res)))) {
-				t.Errorf("structured content differs from the text:\n%s\n%s", structured, resultText(res))
+			if !bytes.Equal(bytes.TrimSpace(structured), bytes.TrimSpace([]byte(clitest.ResultText(res)))) {
+				t.Errorf("structured content differs from the text:\n%s\n%s", structured, clitest.ResultText(res))
 			}
 			var names []string
 			for _, s := range out.Secrets {
@@ -112,7 +113,7 @@ func TestListShowsWhatTheKeyCanRead(t *testing.T) {
 			if want := readable(t, tab.VaultDir(), fixtureKey(tab, key)); !slices.Equal(append([]string{}, names...), want) {
 				t.Errorf("listed %v, but the key reads %v", names, want)
 			}
-			if strings.Contains(resultText(res), "authorized_agents") {
+			if strings.Contains(clitest.ResultText(res), "authorized_agents") {
 				t.Error("list exposes other agents' names")
 			}
 		})
@@ -123,7 +124,7 @@ func TestListReportsExpiry(t *testing.T) {
 	tab := loadTable(t)
 	cs, _, _ := connect(t, &options{repo: tab.VaultDir(), key: fixtureKey(tab, "owner"), noPull: true}, nil)
 	var out listOutput
-	if err := json.Unmarshal([]byte(resultText(call(t, cs, toolList, map[string]any{"group": "legacy"}))), &out); err != nil {
+	if err := json.Unmarshal([]byte(clitest.ResultText(call(t, cs, toolList, map[string]any{"group": "legacy"}))), &out); err != nil {
 		t.Fatal(err)
 	}
 	v, err := core.Open(os.DirFS(tab.VaultDir()))
@@ -198,7 +199,7 @@ func TestUnknownKeyReadsNothing(t *testing.T) {
 		t.Errorf("no warning about the unknown key: %q", stderr.String())
 	}
 	res := call(t, cs, toolGet, map[string]any{"secret": "stripe/api-key"})
-	if !res.IsError || !strings.HasPrefix(resultText(res), "not_authorized: ") || !strings.Contains(resultText(res), "hint: ") {
-		t.Errorf("got %q", resultText(res))
+	if !res.IsError || !strings.HasPrefix(clitest.ResultText(res), "not_authorized: ") || !strings.Contains(clitest.ResultText(res), "hint: ") {
+		t.Errorf("got %q", clitest.ResultText(res))
 	}
 }

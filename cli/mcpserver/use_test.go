@@ -20,6 +20,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agent-vault/agent-vault/core"
+	"github.com/agent-vault/agent-vault/internal/clitest"
 )
 
 // fixtureValue decrypts a fixture secret as the owner, to know what must
@@ -152,10 +153,10 @@ func TestRunToolMasksAndAudits(t *testing.T) {
 	res := call(t, cs, toolRun, map[string]any{"command": []string{"sh", "-c", script},
 		"env": map[string]string{"K": "stripe/api-key", "W": "stripe/webhook-secret"}})
 	if res.IsError {
-		t.Fatal(resultText(res))
+		t.Fatal(clitest.ResultText(res))
 	}
 	var out runOutput
-	if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil {
+	if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.ExitCode != 3 || out.Stdout != "key=<agent-vault:stripe/api-key>\n" || out.Stderr != "<agent-vault:stripe/webhook-secret>" {
@@ -200,8 +201,8 @@ func TestRunToolRefusesBeforeRunning(t *testing.T) {
 	}
 	for _, c := range cases {
 		res := call(t, cs, toolRun, c.args)
-		if !res.IsError || !strings.HasPrefix(resultText(res), c.code+": ") || !strings.Contains(resultText(res), "hint: ") {
-			t.Errorf("%s: got %q", c.name, resultText(res))
+		if !res.IsError || !strings.HasPrefix(clitest.ResultText(res), c.code+": ") || !strings.Contains(clitest.ResultText(res), "hint: ") {
+			t.Errorf("%s: got %q", c.name, clitest.ResultText(res))
 		}
 		if _, err := os.Stat(marker); err == nil {
 			t.Fatalf("%s: the program ran", c.name)
@@ -217,7 +218,7 @@ func TestRunToolRefusesBeforeRunning(t *testing.T) {
 	// The allowed absolute path runs.
 	res := call(t, cs, toolRun, map[string]any{"command": []string{"/bin/sh", "-c", "touch " + marker}})
 	if res.IsError {
-		t.Fatal(resultText(res))
+		t.Fatal(clitest.ResultText(res))
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatal("the allowed program did not run")
@@ -230,15 +231,15 @@ func TestRunToolLimits(t *testing.T) {
 	cs, _, _ := connect(t, o, nil)
 	var out runOutput
 	res := call(t, cs, toolRun, map[string]any{"command": []string{"sh", "-c", "echo started; exec sleep 1000"}})
-	if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil || res.IsError {
-		t.Fatalf("%v %s", err, resultText(res))
+	if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil || res.IsError {
+		t.Fatalf("%v %s", err, clitest.ResultText(res))
 	}
 	if !out.TimedOut || out.ExitCode != 137 || out.Stdout != "started\n" {
 		t.Fatalf("time limit: %+v", out)
 	}
 	res = call(t, cs, toolRun, map[string]any{"command": []string{"sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x"}})
-	if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil || res.IsError {
-		t.Fatalf("%v %s", err, resultText(res))
+	if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil || res.IsError {
+		t.Fatalf("%v %s", err, clitest.ResultText(res))
 	}
 	if !out.StdoutTruncated || len(out.Stdout) != maxOutput || out.ExitCode != 0 {
 		t.Fatalf("cap: %d bytes, truncated %v", len(out.Stdout), out.StdoutTruncated)
@@ -299,13 +300,13 @@ func TestHTTPToolSendsOnlyToBoundHosts(t *testing.T) {
 	res := call(t, cs, toolHTTP, map[string]any{"method": "POST", "url": bound.srv.URL + "/v1/charges",
 		"headers": map[string]string{"Authorization": "Bearer {{stripe/api-key}}"}, "body": "key={{ stripe/api-key }}&amount=1"})
 	if res.IsError {
-		t.Fatal(resultText(res))
+		t.Fatal(clitest.ResultText(res))
 	}
 	if bound.count() != 1 || bound.requests[0].Header.Get("Authorization") != "Bearer "+apiKey || bound.bodies[0] != "key="+apiKey+"&amount=1" {
 		t.Fatalf("the bound host did not get the secret: %v %q", bound.requests[0].Header, bound.bodies[0])
 	}
 	var out httpOutput
-	if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil {
+	if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.Status != 201 || out.Body != "you sent Bearer <agent-vault:stripe/api-key>" || out.Headers["X-Echo"] != "Bearer <agent-vault:stripe/api-key>" {
@@ -331,8 +332,8 @@ func TestHTTPToolSendsOnlyToBoundHosts(t *testing.T) {
 	}
 	for _, c := range refused {
 		res := call(t, cs, toolHTTP, c.args)
-		if !res.IsError || !strings.HasPrefix(resultText(res), c.code+": ") {
-			t.Errorf("%s: got %q", c.name, resultText(res))
+		if !res.IsError || !strings.HasPrefix(clitest.ResultText(res), c.code+": ") {
+			t.Errorf("%s: got %q", c.name, clitest.ResultText(res))
 		}
 	}
 	if other.count() != 0 || bound.count() != 1 {
@@ -342,8 +343,8 @@ func TestHTTPToolSendsOnlyToBoundHosts(t *testing.T) {
 	// A redirect to another host is returned, not followed.
 	res = call(t, cs, toolHTTP, map[string]any{"method": "GET", "url": bound.srv.URL + "/redirect",
 		"headers": map[string]string{"Authorization": "Bearer {{stripe/api-key}}"}})
-	if err := json.Unmarshal([]byte(resultText(res)), &out); err != nil || res.IsError {
-		t.Fatalf("%v %s", err, resultText(res))
+	if err := json.Unmarshal([]byte(clitest.ResultText(res)), &out); err != nil || res.IsError {
+		t.Fatalf("%v %s", err, clitest.ResultText(res))
 	}
 	if out.Status != http.StatusFound || !strings.HasSuffix(out.Headers["Location"], "/stolen") || other.count() != 0 {
 		t.Fatalf("redirect: %+v, other host got %d requests", out, other.count())

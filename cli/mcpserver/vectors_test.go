@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/agent-vault/agent-vault/internal/clitest"
 	"github.com/agent-vault/agent-vault/tests/vectors"
 )
 
@@ -44,7 +45,7 @@ func TestVectorsThroughMCP(t *testing.T) {
 					_, out.Err = resultValue(res)
 				} else {
 					var lo listOutput
-					if err := json.Unmarshal([]byte(resultText(res)), &lo); err != nil {
+					if err := json.Unmarshal([]byte(clitest.ResultText(res)), &lo); err != nil {
 						t.Fatal(err)
 					}
 					for _, si := range lo.Secrets {

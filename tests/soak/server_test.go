@@ -96,7 +96,7 @@ func (s *server) do(ctx context.Context, client int, tool, secret string) call {
 		c.err = err
 		return c
 	}
-	text := resultText(res)
+	text := clitest.ResultText(res)
 	switch {
 	case res.IsError:
 		c.code, _, _ = strings.Cut(text, ":")
@@ -106,17 +106,6 @@ func (s *server) do(ctx context.Context, client int, tool, secret string) call {
 		c.listed, c.err = listedNames(res)
 	}
 	return c
-}
-
-// resultText joins the text contents of a result.
-func resultText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
 }
 
 // listedNames takes the secret names from agent_vault_list's structured
