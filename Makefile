@@ -7,7 +7,7 @@ WASM_COPIES := bindings/python/src/agent_vault/agent_vault.wasm bindings/node/ag
 GLUE_COPIES := bindings/node/shared/glue.js
 
 
-.PHONY: all build cli wasm demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat soak check bench clean
+.PHONY: all build cli wasm startup-functions demo deps web-serve test test-go test-python test-node test-web test-mcp test-compat soak check bench clean
 
 all: build
 
@@ -20,9 +20,13 @@ cli: $(GOFILES)
 
 wasm: $(WASM)
 
-$(WASM): $(GOFILES)
+# Linked with its function names, which wasm/hints turns into V8 compilation
+# hints (the functions a cold start calls, listed in wasm/hints/startup.txt)
+# and then drops, as -s would.
+$(WASM): $(GOFILES) wasm/hints/startup.txt
 	@mkdir -p build
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./wasm/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-w' -o build/agent_vault.named.wasm ./wasm/guest
+	$(GO) run ./wasm/hints -eager wasm/hints/startup.txt -o $@ build/agent_vault.named.wasm
 
 $(WASM_COPIES): $(WASM)
 	@mkdir -p $(dir $@)
@@ -92,6 +96,12 @@ check:
 ## web-serve: the browser viewer at http://127.0.0.1:8088/web/
 web-serve: build bindings/web/node_modules/.package-lock.json
 	python3 -m http.server 8088 --bind 127.0.0.1 --directory bindings
+
+## startup-functions: record the functions a cold Node get calls into wasm/hints/startup.txt
+startup-functions: build
+	node bindings/node/scripts/startup-functions.mjs > build/startup.txt
+	mv build/startup.txt wasm/hints/startup.txt
+	$(MAKE) --no-print-directory build
 
 ## bench: every benchmark, reported side by side (see docs/BENCHMARKS.md)
 bench: build

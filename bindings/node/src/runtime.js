@@ -13,20 +13,32 @@ const v8 = process.getBuiltinModule("node:v8");
 
 const WASM_URL = new URL("../agent_vault.wasm", import.meta.url);
 
-// Two V8 settings hold only while the module compiles (flags given on the
-// command line are kept). Function bodies are validated at their first call,
-// so start-up does not validate 6 MB of code it never runs; other modules
-// get eager validation back at once. V8 11 (Node 20) fixes a module's tier-up
-// budget at compile time; a larger one keeps Go's start-up from sending
-// hundreds of large functions to the optimising compiler.
+// V8 settings that hold only while the module compiles (flags given on the
+// command line are kept; other modules get the defaults back at once).
+// Function bodies are validated at their first call, so start-up does not
+// validate 6 MB of code it never runs. On V8 11 (Node 20), the module's
+// compilation hints (wasm/hints) are read: the functions a cold start calls
+// are compiled up front on every core, the rest at their first call; and a
+// larger tier-up budget, fixed at compile time there, keeps Go's start-up
+// from sending hundreds of large functions to the optimising compiler.
 const FLAGS = [["wasm-lazy-validation", "--wasm-lazy-validation", "--no-wasm-lazy-validation"]];
 if (process.versions.v8.startsWith("11.")) {
-  FLAGS.push(["wasm-tiering-budget", "--wasm-tiering-budget=300000000", "--wasm-tiering-budget=1800000"]);
+  FLAGS.push(
+    ["experimental-wasm-compilation-hints", "--experimental-wasm-compilation-hints", "--no-experimental-wasm-compilation-hints"],
+    ["wasm-lazy-compilation", "--no-wasm-lazy-compilation", "--wasm-lazy-compilation"],
+    ["wasm-tiering-budget", "--wasm-tiering-budget=300000000", "--wasm-tiering-budget=1800000"],
+  );
 }
 const given = (name) =>
   process.execArgv.some((a) => a.replaceAll("_", "-").replace("--no-", "--").startsWith(`--${name}`));
 
 let compiled = null;
+
+/** The compiled module, compiled at the first call in this process. */
+export function compiledModule() {
+  compiled ??= compile();
+  return compiled;
+}
 
 function compile() {
   let bytes;
@@ -48,7 +60,7 @@ function compile() {
 
 /** A fresh, initialised module instance; `onWarning` receives the reader's warnings. */
 export function newInstance(onWarning) {
-  compiled ??= compile();
+  const module = compiledModule();
   const log = (line) => process.stderr.write(`agent-vault (wasm): ${line}\n`);
-  return instantiate(compiled, { shim, host: nodeHost, log, onWarning });
+  return instantiate(module, { shim, host: nodeHost, log, onWarning });
 }
