@@ -263,6 +263,10 @@ func afterCrash(t *testing.T, f *fixture, e *clitest.Env, op crashOp, rerun bool
 	if code != 0 || rep.Errors != 0 || !rep.Verified {
 		t.Fatalf("check after completion: exit %d, verified %v, errors %v", code, rep.Verified, rep.errorKinds())
 	}
+	// Temporary files and staging directories are gone too.
+	if i := slices.IndexFunc(rep.Findings, func(x core.Finding) bool { return x.Kind == "temp_file" }); i >= 0 {
+		t.Fatalf("check after completion: %s", rep.Findings[i].Message)
+	}
 	ownerReadsAll(t, f, e, op.changed, true)
 	op.verify(t, f, e)
 }

@@ -23,13 +23,16 @@ import (
 )
 
 type config struct {
-	root     string // repository root
-	cli      string // bin/agent-vault
-	python   string // a Python with agent_vault and pyrage installed
-	nodeDir  string // bindings/node, with node_modules installed
-	tmp      string // where benchmark vaults go
-	quick    bool
-	sections map[string]bool
+	root string // repository root
+	cli  string // bin/agent-vault
+	// baselineCLI is another build of agent-vault that the CLI bulk
+	// section runs interleaved with cli, for a side-by-side comparison.
+	baselineCLI string
+	python      string // a Python with agent_vault and pyrage installed
+	nodeDir     string // bindings/node, with node_modules installed
+	tmp         string // where benchmark vaults go
+	quick       bool
+	sections    map[string]bool
 }
 
 func main() {
@@ -41,6 +44,7 @@ func main() {
 	var keep bool
 	flag.StringVar(&c.root, "root", ".", "repository root")
 	flag.StringVar(&c.cli, "cli", "", "agent-vault binary (default <root>/bin/agent-vault)")
+	flag.StringVar(&c.baselineCLI, "baseline-cli", "", "another agent-vault binary to run the CLI bulk section with, interleaved")
 	flag.StringVar(&c.python, "python", "", "Python with agent_vault and pyrage (empty: skip Python)")
 	flag.StringVar(&c.nodeDir, "node-dir", "", "bindings/node with its node_modules (empty: skip Node)")
 	flag.StringVar(&c.tmp, "tmp", os.TempDir(), "directory for the benchmark vaults")
