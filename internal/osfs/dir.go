@@ -33,6 +33,9 @@ type Dir struct {
 	// staged holds the writes waiting for CommitStaged, nil when writes
 	// are not staged.
 	staged []staged
+	// unnamed is how staged files are made where the system allows it
+	// (stage_linux.go).
+	unnamed unnamedFiles
 }
 
 // staged is a written, not yet synced, temporary file and the name it is
@@ -50,6 +53,7 @@ func Open(dir string) (*Dir, error) {
 
 // Close releases the directory handles.
 func (d *Dir) Close() error {
+	d.closeUnnamed()
 	d.closeSubs()
 	return d.root.Close()
 }
@@ -106,6 +110,13 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 		return "", err
 	}
 	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
+	if !sync {
+		if made, err := d.writeUnnamed(tmp, data, perm); made && err != nil {
+			return "", err
+		} else if made {
+			return tmp, nil
+		}
+	}
 	create := func() (*os.File, error) {
 		return open(d, tmp, func(r *os.Root, base string) (*os.File, error) {
 			return r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)

@@ -32,6 +32,7 @@ func (d *Dir) CommitStaged(discard bool) error {
 	writes := d.staged
 	d.staged = nil
 	d.mu.Unlock()
+	d.closeUnnamed()
 	if discard {
 		for _, w := range writes {
 			d.remove(w.tmp)
