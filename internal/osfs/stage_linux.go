@@ -32,7 +32,7 @@ func (d *Dir) syncStaged(writes []staged) error {
 // Staged files are made unnamed (O_TMPFILE), written, then linked in under
 // their temporary name. Making a named file holds its directory's lock
 // through the whole creation, inode allocation included, which costs
-// 0.4-0.9 ms of kernel time on this machine's ext4: workers re-encrypting
+// up to a millisecond of kernel time on a busy ext4: workers re-encrypting
 // one group's secrets queued on its directory, and two took as long as
 // one. An unnamed inode is allocated without that lock; only the link
 // takes it, briefly. Where the file system or kernel lacks O_TMPFILE,
