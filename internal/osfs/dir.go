@@ -111,9 +111,10 @@ func (d *Dir) writeTemp(name string, data []byte, perm fs.FileMode, sync bool) (
 	}
 	tmp := path.Join(dir, "."+path.Base(name)+".tmp-"+hex.EncodeToString(rnd[:]))
 	if !sync {
-		if made, err := d.writeUnnamed(tmp, data, perm); made && err != nil {
-			return "", err
-		} else if made {
+		if made, err := d.writeUnnamed(tmp, data, perm); made {
+			if err != nil {
+				return "", err
+			}
 			return tmp, nil
 		}
 	}
