@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/agent-vault/agent-vault/core"
 	"github.com/agent-vault/agent-vault/internal/gitx"
@@ -65,12 +68,8 @@ func runHook(c *ctx, args []string) error {
 
 // scanStaged blocks a commit whose staged files hold private keys.
 func (c *ctx) scanStaged() error {
-	var found []string
-	err := gitx.Repo{Dir: c.env.Dir}.StagedFiles(context.Background(), func(path string, data []byte) error {
-		if f, ok := keyscan.Find(data); ok {
-			found = append(found, fmt.Sprintf("%s (%s)", core.SafeText(path), f))
-		}
-		return nil
+	found, err := scanFiles(func(fn func(path string, data []byte) error) error {
+		return gitx.Repo{Dir: c.env.Dir}.StagedFiles(context.Background(), fn)
 	})
 	if err != nil {
 		return &core.Error{Code: core.CodeInternal, Msg: "commit blocked: failed to read the staged files", Err: err}
@@ -85,6 +84,54 @@ func (c *ctx) scanStaged() error {
 	fmt.Fprintln(c.env.Stderr, "hint: unstage these files; keys belong in ~/.agent-vault, not in the repository")
 	c.exit = exitCheckFailed
 	return nil
+}
+
+// scanFiles scans the files each calls its function with, on every core:
+// a bulk grant stages thousands of files, and Git waits for this scan
+// before it commits. It returns the findings in the order of the files.
+func scanFiles(each func(fn func(path string, data []byte) error) error) ([]string, error) {
+	type file struct {
+		i    int
+		path string
+		data []byte
+	}
+	files := make(chan file, 64)
+	var (
+		mu    sync.Mutex
+		found = map[int]string{}
+		wg    sync.WaitGroup
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range files {
+				if k, ok := keyscan.Find(f.data); ok {
+					mu.Lock()
+					found[f.i] = fmt.Sprintf("%s (%s)", core.SafeText(f.path), k)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	n := 0
+	err := each(func(path string, data []byte) error {
+		files <- file{n, path, data}
+		n++
+		return nil
+	})
+	close(files)
+	wg.Wait()
+	order := make([]int, 0, len(found))
+	for i := range found {
+		order = append(order, i)
+	}
+	slices.Sort(order)
+	out := make([]string, len(order))
+	for k, i := range order {
+		out[k] = found[i]
+	}
+	return out, err
 }
 
 // hookScript is the hook: it runs a chained hook first, then this

@@ -104,8 +104,9 @@ func find(data []byte, depth int, utf16 bool, layers []string) (Finding, bool) {
 	base64Runs(data, func(run []byte) bool {
 		// The run may start with text glued to the encoding ("x" + b64):
 		// one of the four alignments decodes it.
-		for off := 0; off < 4 && off < len(run); off++ {
-			if found, ok = find(decode(run[off:]), depth+1, true, append(layers, "base64")); ok {
+		std := toStdAlphabet(run)
+		for off := 0; off < 4 && off < len(std); off++ {
+			if found, ok = find(decode(std[off:]), depth+1, true, append(layers, "base64")); ok {
 				return false
 			}
 		}
@@ -143,9 +144,16 @@ func everyOther(data []byte, off int) []byte {
 	return out
 }
 
-func isBase64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+// base64Chars marks the characters of both base64 alphabets: a table,
+// because the hook tests every byte of every staged file against it.
+var base64Chars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isBase64(c byte) bool { return base64Chars[c] }
 
 // base64Runs calls fn with every run of base64 text (standard or URL
 // alphabet) of at least minBase64Run characters, until fn returns false. A
@@ -189,18 +197,25 @@ func base64Runs(data []byte, fn func(run []byte) bool) {
 	flush()
 }
 
-// decode decodes base64 leniently: either alphabet, no padding, and as
-// much as decodes when the run ends in text that is not base64.
-func decode(run []byte) []byte {
-	src := bytes.Map(func(r rune) rune {
-		switch r {
+// toStdAlphabet returns run in the standard alphabet ('-' and '_' of the
+// URL alphabet become '+' and '/'), once for the four alignments decoded.
+func toStdAlphabet(run []byte) []byte {
+	out := make([]byte, len(run))
+	for i, c := range run {
+		switch c {
 		case '-':
-			return '+'
+			c = '+'
 		case '_':
-			return '/'
+			c = '/'
 		}
-		return r
-	}, run)
+		out[i] = c
+	}
+	return out
+}
+
+// decode decodes standard base64 leniently: no padding, and as much as
+// decodes when the run ends in text that is not base64.
+func decode(src []byte) []byte {
 	src = src[:len(src)/4*4]
 	dst := make([]byte, base64.RawStdEncoding.DecodedLen(len(src)))
 	n, _ := base64.RawStdEncoding.Decode(dst, src)

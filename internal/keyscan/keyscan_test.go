@@ -125,3 +125,31 @@ func TestLetsPublicMaterialThrough(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFindCiphertext scans what a bulk grant stages most of: an age
+// file for 22 recipients (keys made for the run), which must pass.
+func BenchmarkFindCiphertext(b *testing.B) {
+	var rcps []age.Recipient
+	for range 22 {
+		k, err := age.GenerateX25519Identity()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rcps = append(rcps, k.Recipient())
+	}
+	var ct bytes.Buffer
+	w, err := age.Encrypt(&ct, rcps...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := make([]byte, 48)
+	rand.Read(value)
+	w.Write(value)
+	w.Close()
+	b.SetBytes(int64(ct.Len()))
+	for b.Loop() {
+		if f, ok := Find(ct.Bytes()); ok {
+			b.Fatalf("ciphertext flagged: %s", f)
+		}
+	}
+}
