@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -122,14 +123,9 @@ func scanFiles(each func(fn func(path string, data []byte) error) error) ([]stri
 	})
 	close(files)
 	wg.Wait()
-	order := make([]int, 0, len(found))
-	for i := range found {
-		order = append(order, i)
-	}
-	slices.Sort(order)
-	out := make([]string, len(order))
-	for k, i := range order {
-		out[k] = found[i]
+	out := make([]string, 0, len(found))
+	for _, i := range slices.Sorted(maps.Keys(found)) {
+		out = append(out, found[i])
 	}
 	return out, err
 }
